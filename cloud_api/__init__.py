@@ -1,0 +1,1 @@
+"""The cloud: MQTT ingest workers, stores, clinician API, alert delivery, FHIR export."""

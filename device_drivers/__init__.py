@@ -1,0 +1,1 @@
+"""Bluetooth LE device drivers: GATT codecs, quirks, the BLE transport and record download."""

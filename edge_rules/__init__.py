@@ -1,0 +1,1 @@
+"""Alert rules (pure functions) and ECG analysis, run on the gateway and in the cloud."""

@@ -1,0 +1,1 @@
+"""Simulated devices, patient scenarios, fleets and the one-command demo."""

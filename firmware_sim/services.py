@@ -1,0 +1,252 @@
+"""Start real backing services (mosquitto, influxd) on free loopback ports.
+
+Used by ``homerpm demo`` and by the test fixtures: each service gets a temporary
+directory and config, is waited on until it answers, and is stopped by pid. Nothing
+here relies on a service the machine happens to be running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_SBIN = ("/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin")
+
+
+class ServiceError(RuntimeError):
+    """A service could not be found or did not become ready; the message says how to fix it."""
+
+
+def find_binary(name: str, install_hint: str) -> str:
+    path = shutil.which(name) or next(
+        (f"{d}/{name}" for d in _SBIN if os.access(f"{d}/{name}", os.X_OK)), None
+    )
+    if path is None:
+        raise ServiceError(f"{name} is not installed. Install it with: {install_hint}")
+    return path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServiceError(f"process exited with code {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise ServiceError(f"nothing listened on {host}:{port} within {timeout} s")
+
+
+@dataclass
+class ManagedProcess:
+    """A child process we started and will stop by pid."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: the crash case, no chance to clean up."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+def spawn(name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None) -> ManagedProcess:
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_path = workdir / f"{name}.log"
+    log = log_path.open("ab")
+    proc = subprocess.Popen(  # noqa: S603 - argv is built by us
+        argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})}, start_new_session=True,
+    )
+    log.close()
+    return ManagedProcess(name, proc, log_path)
+
+
+@dataclass
+class Mosquitto:
+    """A private mosquitto broker on a loopback port.
+
+    Anonymous access on ``port``; if ``passwords`` is given, an extra listener on
+    ``auth_port`` requires a username/password and applies ``acl`` text.
+    """
+
+    workdir: Path
+    port: int = 0
+    auth_port: int = 0
+    passwords: dict[str, str] = field(default_factory=dict)
+    acl: str = ""
+    host: str = "127.0.0.1"
+    process: ManagedProcess | None = None
+
+    def _config(self) -> str:
+        lines = [
+            "per_listener_settings true",
+            "persistence true",
+            f"persistence_location {self.workdir}/",
+            "autosave_interval 1",
+            # Queues sized so a worker's share of an outage is never silently dropped.
+            "max_queued_messages 1000000",
+            "max_inflight_messages 1000",
+            "log_dest stdout",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            f"listener {self.port} {self.host}",
+            "allow_anonymous true",
+        ]
+        if self.passwords:
+            lines += [
+                f"listener {self.auth_port} {self.host}",
+                "allow_anonymous false",
+                f"password_file {self.workdir}/passwords",
+                f"acl_file {self.workdir}/acl",
+            ]
+        return "\n".join(lines) + "\n"
+
+    def start(self, timeout: float = 15.0) -> Mosquitto:
+        binary = find_binary("mosquitto", "sudo apt-get install -y mosquitto")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port(self.host)
+        if self.passwords:
+            self.auth_port = self.auth_port or free_port(self.host)
+            self._write_passwords()
+            (self.workdir / "acl").write_text(self.acl)
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(self._config())
+        self.process = spawn("mosquitto", [binary, "-c", str(conf)], self.workdir)
+        try:
+            wait_for_port(self.host, self.port, timeout, self.process.proc)
+        except ServiceError as exc:
+            raise ServiceError(f"mosquitto: {exc}\n{self.process.log()}") from None
+        return self
+
+    def _write_passwords(self) -> None:
+        path = self.workdir / "passwords"
+        path.write_text("".join(f"{user}:{pw}\n" for user, pw in self.passwords.items()))
+        path.chmod(0o600)
+        tool = find_binary("mosquitto_passwd", "sudo apt-get install -y mosquitto")
+        subprocess.run([tool, "-U", str(path)], check=True, capture_output=True)  # noqa: S603
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+
+    def kill(self) -> None:
+        if self.process:
+            self.process.kill()
+
+    def restart(self, timeout: float = 15.0) -> None:
+        """Start again on the same ports with the same persistence directory."""
+        self.stop()
+        self.start(timeout)
+
+
+@dataclass
+class Influxd:
+    """A private InfluxDB 1.x server with its data in ``workdir``."""
+
+    workdir: Path
+    port: int = 0
+    host: str = "127.0.0.1"
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def _config(self, meta_port: int) -> str:
+        d = self.workdir
+        return f"""reporting-disabled = true
+bind-address = "{self.host}:{meta_port}"
+[meta]
+  dir = "{d}/meta"
+[data]
+  dir = "{d}/data"
+  wal-dir = "{d}/wal"
+  query-log-enabled = false
+  wal-fsync-delay = "0s"
+[http]
+  enabled = true
+  bind-address = "{self.host}:{self.port}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[subscriber]
+  enabled = false
+[continuous_queries]
+  enabled = true
+  log-enabled = false
+"""
+
+    def start(self, timeout: float = 60.0) -> Influxd:
+        binary = find_binary("influxd", "sudo apt-get install -y influxdb")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port(self.host)
+        conf = self.workdir / "influxdb.conf"
+        conf.write_text(self._config(free_port(self.host)))
+        self.process = spawn("influxd", [binary, "-config", str(conf)], self.workdir)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.proc.poll() is not None:
+                raise ServiceError(f"influxd exited early:\n{self.process.log()}")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp:  # noqa: S310
+                    if resp.status == 204:
+                        return self
+            time.sleep(0.1)
+        raise ServiceError(f"influxd did not answer /ping within {timeout} s\n{self.process.log()}")
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+
+    def restart(self, timeout: float = 60.0) -> None:
+        self.stop()
+        self.start(timeout)
+
+
+@contextlib.contextmanager
+def running(service: Mosquitto | Influxd) -> Iterator[Mosquitto | Influxd]:
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()

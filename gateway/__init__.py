@@ -1,0 +1,1 @@
+"""The home gateway: device tasks, pipeline, edge rules, durable outbox, MQTT uplink."""

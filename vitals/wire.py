@@ -1,0 +1,119 @@
+"""Wire protocol v1: the JSON messages gateways and the cloud exchange over MQTT.
+
+Every message is one JSON object with ``"v": 1`` and a ``type``. Uplink messages are
+batches (``items``); each reading or alert in a batch carries its own ULID ``msg_id``
+minted at capture, so retries and redeliveries are recognisable. Both sides validate
+with the same models; :func:`decode` turns anything malformed into a :class:`WireError`
+whose message says what is wrong, without leaking a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from vitals.alerts import Alert
+from vitals.readings import Frozen, Reading, UtcDatetime
+from vitals.status import GatewayStatus
+
+VERSION = 1
+MAX_BATCH = 1000
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+
+
+class WireError(ValueError):
+    """A message that cannot be accepted; ``reason`` is short and human readable."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Envelope(Frozen):
+    v: Literal[1] = VERSION
+    gateway: str = Field(min_length=1, max_length=64)
+    sent_at: UtcDatetime
+
+
+class ReadingsBatch(Envelope):
+    type: Literal["readings"] = "readings"
+    items: tuple[Reading, ...] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class AlertsBatch(Envelope):
+    type: Literal["alerts"] = "alerts"
+    items: tuple[Alert, ...] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class GatewayEvent(Frozen):
+    """Something worth keeping that is not a reading: a decode error, a pairing, a reset."""
+
+    msg_id: str
+    at: UtcDatetime
+    code: str = Field(min_length=1, max_length=64, description="e.g. decode_error, meter_reset")
+    device: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    simulated: bool = False
+
+
+class EventsBatch(Envelope):
+    type: Literal["events"] = "events"
+    items: tuple[GatewayEvent, ...] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class StatusMessage(Frozen):
+    v: Literal[1] = VERSION
+    type: Literal["status"] = "status"
+    status: GatewayStatus
+
+
+class Ack(Frozen):
+    """Cloud → gateway: these msg_ids are durably stored (or dead-lettered) and may be deleted."""
+
+    v: Literal[1] = VERSION
+    type: Literal["ack"] = "ack"
+    msg_ids: tuple[str, ...] = Field(min_length=1, max_length=10 * MAX_BATCH)
+
+
+class ConfigMessage(Frozen):
+    """Cloud → gateway retained configuration; ``body`` is validated by the gateway."""
+
+    v: Literal[1] = VERSION
+    type: Literal["config"] = "config"
+    version: int = Field(ge=1)
+    issued_at: UtcDatetime
+    body: dict[str, Any]
+
+
+Message = Annotated[
+    ReadingsBatch | AlertsBatch | EventsBatch | StatusMessage | Ack | ConfigMessage,
+    Field(discriminator="type"),
+]
+_MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
+
+
+def encode(message: Message) -> bytes:
+    """Serialise a message to compact UTF-8 JSON."""
+    return message.model_dump_json(exclude_none=True).encode()
+
+
+def decode(payload: bytes | str) -> Message:
+    """Parse and validate one message; raise :class:`WireError` with the reason."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise WireError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:
+        return _MESSAGE.validate_json(payload)
+    except ValidationError as exc:
+        raise WireError(_summarise(exc)) from None
+
+
+def _summarise(exc: ValidationError, limit: int = 3) -> str:
+    parts = []
+    for err in exc.errors(include_url=False)[:limit]:
+        where = ".".join(str(p) for p in err["loc"]) or "message"
+        parts.append(f"{where}: {err['msg']}")
+    more = exc.error_count() - limit
+    if more > 0:
+        parts.append(f"(+{more} more)")
+    return "; ".join(parts)
