@@ -20,6 +20,8 @@ Outline (all thresholds are relative, so the detector is gain-free and works at 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
@@ -39,30 +41,47 @@ SEARCHBACK_THRESHOLD = 0.04
 SEARCHBACK_RR_FACTOR = 1.6
 
 
+@dataclass(frozen=True)
+class Detection:
+    """Detector output plus the intermediate signal that quality checks reuse."""
+
+    beats: IntArray  # full-rate sample indices
+    qrs_band: FloatArray  # band-passed signal at the working rate
+    working_fs: float
+
+
 def detect_beats(signal_mV: npt.ArrayLike, fs: float) -> IntArray:
-    """Sample indices (into ``signal_mV``) of detected QRS complexes, sorted, int64."""
+    """Sample indices (into ``signal_mV``) of detected QRS complexes, sorted, int64.
+
+    Raises ``ValueError`` for a non-positive ``fs`` or non-finite samples.
+    """
+    return detect(signal_mV, fs).beats
+
+
+def detect(signal_mV: npt.ArrayLike, fs: float) -> Detection:
     x = np.asarray(signal_mV, dtype=np.float64).ravel()
-    if fs <= 0 or not np.isfinite(fs):
+    if not np.isfinite(fs) or fs <= 0:
         raise ValueError(f"sampling rate must be a positive number, got {fs!r}")
     if not np.all(np.isfinite(x)):
         raise ValueError("signal contains NaN or infinite samples")
     q = decimation_factor(fs)
     fsd = fs / q
     xd = block_mean(x, q)
-    if xd.size < int(fsd):  # under one second: nothing meaningful to detect
-        return np.zeros(0, dtype=np.int64)
+    none = np.zeros(0, dtype=np.int64)
+    if xd.size < max(int(fsd), 16):  # under one second: nothing meaningful to detect
+        return Detection(none, np.zeros(xd.size), fsd)
     bp = zero_phase_bandpass(xd, fsd)
     slope = np.diff(bp, prepend=bp[0])
     energy = moving_sum(slope * slope, round(INTEGRATION_S * fsd))
     cand = _candidates(energy, round(REFRACTORY_S * fsd))
     if cand.size == 0:
-        return np.zeros(0, dtype=np.int64)
+        return Detection(none, bp, fsd)
     level = _local_level(energy, fsd)[cand]
     height = energy[cand]
     beats = cand[height > THRESHOLD * level]
     beats = _reject_t_waves(beats, energy, round(T_WAVE_WINDOW_S * fsd))
     beats = _search_back(beats, cand, height / np.maximum(level, 1e-30), fsd)
-    return _localize(x, bp, beats, q, fsd)
+    return Detection(_localize(x, bp, beats, q, fsd), bp, fsd)
 
 
 def _candidates(energy: FloatArray, refractory: int) -> IntArray:
