@@ -23,7 +23,7 @@ class Window:
 def af_mask(rec: Record) -> np.ndarray:
     n = rec.signal_mv.size
     mask = np.zeros(n, dtype=bool)
-    starts = list(rec.rhythm_samples) + [n]
+    starts = [*list(rec.rhythm_samples), n]
     for k, label in enumerate(rec.rhythm_labels):
         if label.startswith("(AFIB"):
             mask[starts[k] : starts[k + 1]] = True

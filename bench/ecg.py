@@ -80,8 +80,10 @@ class Score:
         return 100 * se, 100 * ppv, 200 * se * ppv / max(se + ppv, 1e-12)
 
 
-def score_record(ref: np.ndarray, det: np.ndarray, fs: float, vf: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-    tol = int(round(MATCH_S * fs))
+def score_record(
+    ref: np.ndarray, det: np.ndarray, fs: float, vf: tuple[tuple[int, int], ...]
+) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    tol = round(MATCH_S * fs)
     t0 = int(SKIP_S * fs)
     r = ref[ref >= t0]
     d = det[det >= t0 - tol]
@@ -166,20 +168,34 @@ def bench_beats(quick: bool) -> dict[str, Score]:
 
 
 def print_beats(scores: dict[str, Score], n_records: int) -> dict[str, dict[str, float]]:
-    print(f"\nBeat detection, MIT-BIH ({n_records} records, channel 0, ±150 ms, first 300 s skipped)")
-    print(f"{'detector':24} {'Se %':>8} {'+P %':>8} {'F1 %':>8} {'FN':>6} {'FP':>6} "
-          f"{'strict F1 %':>11} {'× real time':>12}")
+    print(
+        f"\nBeat detection, MIT-BIH ({n_records} records, channel 0, ±150 ms, first 300 s skipped)"
+    )
+    print(
+        f"{'detector':24} {'Se %':>8} {'+P %':>8} {'F1 %':>8} {'FN':>6} {'FP':>6} "
+        f"{'strict F1 %':>11} {'× real time':>12}"
+    )
     out = {}
-    for name, sc in sorted(scores.items(), key=lambda kv: -kv[1].figures(kv[1].tp, kv[1].fn, kv[1].fp)[2]):
+    for name, sc in sorted(
+        scores.items(), key=lambda kv: -kv[1].figures(kv[1].tp, kv[1].fn, kv[1].fp)[2]
+    ):
         se, ppv, f1 = sc.figures(sc.tp, sc.fn, sc.fp)
         sse, sppv, sf1 = sc.figures(*sc.strict)
         rt = sc.ecg_s / max(sc.cpu_s, 1e-9)
-        print(f"{name:24} {se:8.3f} {ppv:8.3f} {f1:8.3f} {sc.fn:6d} {sc.fp:6d} {sf1:11.3f} {rt:12.0f}")
+        print(
+            f"{name:24} {se:8.3f} {ppv:8.3f} {f1:8.3f} {sc.fn:6d} {sc.fp:6d} {sf1:11.3f} {rt:12.0f}"
+        )
         out[name] = {
-            "se_pct": round(se, 3), "ppv_pct": round(ppv, 3), "f1_pct": round(f1, 3),
-            "fn": sc.fn, "fp": sc.fp, "strict_se_pct": round(sse, 3),
-            "strict_ppv_pct": round(sppv, 3), "strict_f1_pct": round(sf1, 3),
-            "realtime_factor": round(rt, 1), "errors": sc.errors,
+            "se_pct": round(se, 3),
+            "ppv_pct": round(ppv, 3),
+            "f1_pct": round(f1, 3),
+            "fn": sc.fn,
+            "fp": sc.fp,
+            "strict_se_pct": round(sse, 3),
+            "strict_ppv_pct": round(sppv, 3),
+            "strict_f1_pct": round(sf1, 3),
+            "realtime_factor": round(rt, 1),
+            "errors": sc.errors,
         }
     ours = scores["homerpm"].per_record
     worst = sorted(ours.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))[:10]
@@ -210,14 +226,21 @@ def bench_af_mitdb(quick: bool) -> dict[str, float]:
             on_det.append(is_af(np.diff(b) / rec.fs))
     se_r, sp_r = se_sp(on_ref, labels)
     se_d, sp_d = se_sp(on_det, labels)
-    print(f"\nAF screen, MIT-BIH 30-s windows ({len(records)} records, {len(labels)} windows, "
-          f"{sum(labels)} AF) — IN-SAMPLE: the model was fitted on these windows")
+    print(
+        f"\nAF screen, MIT-BIH 30-s windows ({len(records)} records, {len(labels)} windows, "
+        f"{sum(labels)} AF) — IN-SAMPLE: the model was fitted on these windows"
+    )
     print(f"{'RR source':24} {'Se %':>8} {'Sp %':>8}")
     print(f"{'reference annotations':24} {se_r:8.2f} {sp_r:8.2f}")
     print(f"{'homerpm detect_beats':24} {se_d:8.2f} {sp_d:8.2f}")
-    return {"af_mitdb_windows": len(labels), "af_mitdb_af_windows": int(sum(labels)),
-            "af_mitdb_ref_se_pct": round(se_r, 2), "af_mitdb_ref_sp_pct": round(sp_r, 2),
-            "af_mitdb_det_se_pct": round(se_d, 2), "af_mitdb_det_sp_pct": round(sp_d, 2)}
+    return {
+        "af_mitdb_windows": len(labels),
+        "af_mitdb_af_windows": int(sum(labels)),
+        "af_mitdb_ref_se_pct": round(se_r, 2),
+        "af_mitdb_ref_sp_pct": round(sp_r, 2),
+        "af_mitdb_det_se_pct": round(se_d, 2),
+        "af_mitdb_det_sp_pct": round(sp_d, 2),
+    }
 
 
 def bench_af_cinc(quick: bool) -> dict[str, float]:
@@ -238,16 +261,26 @@ def bench_af_cinc(quick: bool) -> dict[str, float]:
     prec = tp / max(tp + fp, 1)
     rec_ = tp / max(tp + fn, 1)
     f1 = 2 * prec * rec_ / max(prec + rec_, 1e-12)
-    print(f"\nAF screen, CinC 2017 validation set (HELD OUT, {len(recs)} records, analyze() at 300 Hz)")
+    print(
+        f"\nAF screen, CinC 2017 validation set (HELD OUT, {len(recs)} records, "
+        "analyze() at 300 Hz)"
+    )
     print(f"{'label':6} {'n':>4} {'flagged AF':>10} {'quality good':>12}")
     for k in ("N", "A", "O", "~"):
         print(f"{k:6} {len(flags[k]):4d} {sum(flags[k]):10d} {quality[k].count('good'):12d}")
-    print(f"AF vs normal: Se {se:.1f} %  Sp {sp_n:.1f} %;  AF vs rest (N+O+~ as negatives, "
-          f"a '~' record flagged AF counts as a false positive): F1 {f1:.3f}")
-    return {"cinc_records": len(recs), "cinc_af_se_pct": round(se, 2),
-            "cinc_af_vs_normal_sp_pct": round(sp_n, 2), "cinc_af_vs_rest_f1": round(f1, 3),
-            "cinc_af_vs_rest_ppv_pct": round(100 * prec, 2),
-            "cinc_noisy_flagged_af": sum(flags["~"]), "cinc_other_flagged_af": sum(flags["O"])}
+    print(
+        f"AF vs normal: Se {se:.1f} %  Sp {sp_n:.1f} %;  AF vs rest (N+O+~ as negatives, "
+        f"a '~' record flagged AF counts as a false positive): F1 {f1:.3f}"
+    )
+    return {
+        "cinc_records": len(recs),
+        "cinc_af_se_pct": round(se, 2),
+        "cinc_af_vs_normal_sp_pct": round(sp_n, 2),
+        "cinc_af_vs_rest_f1": round(f1, 3),
+        "cinc_af_vs_rest_ppv_pct": round(100 * prec, 2),
+        "cinc_noisy_flagged_af": sum(flags["~"]),
+        "cinc_other_flagged_af": sum(flags["O"]),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -263,11 +296,16 @@ def main(argv: list[str] | None = None) -> None:
     peers_best = max((v["f1_pct"] for k, v in beats.items() if k != "homerpm"), default=0.0)
     result = {
         "quick": args.quick,
-        "f1_pct": ours["f1_pct"], "se_pct": ours["se_pct"], "ppv_pct": ours["ppv_pct"],
-        "strict_f1_pct": ours["strict_f1_pct"], "realtime_factor": ours["realtime_factor"],
+        "f1_pct": ours["f1_pct"],
+        "se_pct": ours["se_pct"],
+        "ppv_pct": ours["ppv_pct"],
+        "strict_f1_pct": ours["strict_f1_pct"],
+        "realtime_factor": ours["realtime_factor"],
         "best_peer_f1_pct": peers_best,
         "peers": {k: v for k, v in beats.items() if k != "homerpm"},
-        **af, **cinc, "wall_s": round(time.time() - t, 1),
+        **af,
+        **cinc,
+        "wall_s": round(time.time() - t, 1),
     }
     print(json.dumps(result))
 

@@ -92,10 +92,22 @@ def main() -> None:
     print(f"SCALE = {tuple(float(v) for v in scale)}")
     print(f"COEFFICIENTS = {tuple(round(float(v), 3) for v in beta)}")
     print(f"DECISION = {cut:.2f}")
-    print(f"in-sample Se {se:.1f} % Sp {sp:.1f} %; leave-one-record-out Se {cv_se:.1f} % Sp {cv_sp:.1f} %")
-    print(json.dumps({"windows": int(y.size), "af_windows": int(y.sum()), "se_pct": round(se, 2),
-                      "sp_pct": round(sp, 2), "loro_se_pct": round(cv_se, 2),
-                      "loro_sp_pct": round(cv_sp, 2)}))
+    print(
+        f"in-sample Se {se:.1f} % Sp {sp:.1f} %; "
+        f"leave-one-record-out Se {cv_se:.1f} % Sp {cv_sp:.1f} %"
+    )
+    print(
+        json.dumps(
+            {
+                "windows": int(y.size),
+                "af_windows": int(y.sum()),
+                "se_pct": round(se, 2),
+                "sp_pct": round(sp, 2),
+                "loro_se_pct": round(cv_se, 2),
+                "loro_sp_pct": round(cv_sp, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

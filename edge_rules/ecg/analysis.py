@@ -96,7 +96,9 @@ def analyze(
     )
 
 
-def _rate_extremes_good(beats_s: FloatArray, rr_good: npt.NDArray[np.bool_]) -> tuple[float | None, float | None]:
+def _rate_extremes_good(
+    beats_s: FloatArray, rr_good: npt.NDArray[np.bool_]
+) -> tuple[float | None, float | None]:
     """Min/max rate over runs of trusted RR intervals."""
     lows: list[float] = []
     highs: list[float] = []

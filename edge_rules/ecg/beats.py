@@ -95,14 +95,14 @@ def _candidates(energy: FloatArray, refractory: int) -> IntArray:
 
 def _local_level(energy: FloatArray, fsd: float) -> FloatArray:
     """Typical QRS energy around every sample (median of block maxima over ±6 s)."""
-    block = max(1, round(LEVEL_BLOCK_S * fsd))
+    block = min(max(1, round(LEVEL_BLOCK_S * fsd)), energy.size)
     nblk = max(1, energy.size // block)
     maxima = energy[: nblk * block].reshape(nblk, block).max(axis=1)
     if energy.size > nblk * block:
         maxima = np.append(maxima, energy[nblk * block :].max())
     smooth = ndimage.median_filter(maxima, size=min(LEVEL_SPAN_BLOCKS, maxima.size), mode="nearest")
     centers = np.arange(smooth.size) * block + block / 2
-    return np.interp(np.arange(energy.size), centers, smooth)
+    return np.asarray(np.interp(np.arange(energy.size), centers, smooth), dtype=np.float64)
 
 
 def _reject_t_waves(beats: IntArray, energy: FloatArray, window: int) -> IntArray:

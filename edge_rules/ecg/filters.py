@@ -40,7 +40,9 @@ def _bandpass_sos(fs: float, low: float, high: float) -> FloatArray:
     return np.asarray(sps.butter(2, [low, high], btype="bandpass", fs=fs, output="sos"))
 
 
-def zero_phase_bandpass(x: FloatArray, fs: float, band: tuple[float, float] = QRS_BAND) -> FloatArray:
+def zero_phase_bandpass(
+    x: FloatArray, fs: float, band: tuple[float, float] = QRS_BAND
+) -> FloatArray:
     """Forward–backward Butterworth band-pass (zero phase, so peaks stay where the QRS is).
 
     Hand-rolled forward/backward ``sosfilt`` with steady-state initial conditions: same result

@@ -88,7 +88,9 @@ def segment_quality(
         var = float(np.mean(centred**2))
         kurt = float(np.mean(centred**4)) / var**2 if var > 0 else 0.0
         amp = float(np.percentile(np.abs(bp), 99.5))
-        hf_ratio = float(np.sqrt(np.mean(hf[a:b] ** 2))) / amp if hf is not None and amp > 0 else 0.0
+        hf_ratio = (
+            float(np.sqrt(np.mean(hf[a:b] ** 2))) / amp if hf is not None and amp > 0 else 0.0
+        )
         w = wander[a:b]
         n_beats = int(np.count_nonzero((beats >= a) & (beats < b)))
         bpm = 60.0 * n_beats / ((b - a) / fs)

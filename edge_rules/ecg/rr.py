@@ -48,9 +48,7 @@ def ectopic_mask(rr: FloatArray) -> BoolArray:
     return np.asarray(bad | pair)
 
 
-def rate_extremes(
-    beats_s: FloatArray, window_s: float = 10.0
-) -> tuple[float | None, float | None]:
+def rate_extremes(beats_s: FloatArray, window_s: float = 10.0) -> tuple[float | None, float | None]:
     """(min, max) heart rate in bpm over sliding windows of ``window_s`` seconds.
 
     Each window's rate is 60 / median RR of the beats inside it, so a single missed or extra
