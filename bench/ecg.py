@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -143,7 +144,8 @@ def bench_beats(quick: bool) -> dict[str, Score]:
     records = QUICK_RECORDS if quick else mitdb_records()
     scores = {name: Score() for name in detectors(quick)}
     dets = detectors(quick)
-    for rec_name in records:
+    for k, rec_name in enumerate(records, 1):
+        print(f"  record {rec_name} ({k}/{len(records)})", file=sys.stderr, flush=True)
         rec = read_mitdb(rec_name)
         for name, fn in dets.items():
             sc = scores[name]
