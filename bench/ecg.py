@@ -108,8 +108,12 @@ def _matched_before(r: np.ndarray, d: np.ndarray, tol: int, t0: int) -> int:
     return min(early.size, near.size)
 
 
-def detectors(quick: bool) -> dict[str, Callable[[np.ndarray, float], np.ndarray]]:
+def detectors(
+    quick: bool, peers: bool = True
+) -> dict[str, Callable[[np.ndarray, float], np.ndarray]]:
     out: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {"homerpm": detect_beats}
+    if not peers:
+        return out
     try:
         import neurokit2 as nk
 
@@ -140,10 +144,10 @@ def _nk(nk: object, method: str) -> Callable[[np.ndarray, float], np.ndarray]:
     return run
 
 
-def bench_beats(quick: bool) -> dict[str, Score]:
+def bench_beats(quick: bool, peers: bool = True) -> dict[str, Score]:
     records = QUICK_RECORDS if quick else mitdb_records()
-    scores = {name: Score() for name in detectors(quick)}
-    dets = detectors(quick)
+    dets = detectors(quick, peers)
+    scores = {name: Score() for name in dets}
     for k, rec_name in enumerate(records, 1):
         print(f"  record {rec_name} ({k}/{len(records)})", file=sys.stderr, flush=True)
         rec = read_mitdb(rec_name)
@@ -288,9 +292,10 @@ def bench_af_cinc(quick: bool) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="subset of records and peers (< 1 min)")
+    ap.add_argument("--no-peers", action="store_true", help="only HomeRPM's detector")
     args = ap.parse_args(argv)
     t = time.time()
-    scores = bench_beats(args.quick)
+    scores = bench_beats(args.quick, peers=not args.no_peers)
     beats = print_beats(scores, len(QUICK_RECORDS if args.quick else mitdb_records()))
     af = bench_af_mitdb(args.quick)
     cinc = bench_af_cinc(args.quick)
