@@ -144,7 +144,6 @@ class GatewayAssignment:
 
 def gateway_assignment(db: Session, gateway_id: str) -> GatewayAssignment | None:
     gateway = db.get(Gateway, gateway_id)
-    changed = gateway is None
     if gateway is None:
         return None
     return GatewayAssignment(gateway.id, gateway.org_id, frozenset(p.id for p in gateway.patients))
