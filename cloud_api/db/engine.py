@@ -9,11 +9,12 @@ busy timeout cannot help with. Readers are not blocked in WAL mode.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -21,8 +22,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(_pg_driver(parsed), pool_pre_ping=True, **kwargs)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        raise ValueError(f"unsupported database {url!r}: use sqlite:/// or postgresql://")
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
@@ -32,6 +35,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _pg_driver(url: URL) -> URL:
+    """Plain ``postgresql://`` means psycopg 3 to SQLAlchemy 2.1; fall back to psycopg2
+    (our ``postgres`` extra) when only that is installed."""
+    if url.drivername != "postgresql" or importlib.util.find_spec("psycopg") is not None:
+        return url
+    return url.set(drivername="postgresql+psycopg2")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

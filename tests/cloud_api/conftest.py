@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
+from cloud_api import security
 from cloud_api.db.directory import (
     create_org,
     create_patient,
@@ -16,6 +18,13 @@ from cloud_api.db.directory import (
 )
 from cloud_api.db.engine import make_engine, session_factory
 from cloud_api.db.migrate import upgrade
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 at production cost takes ~0.3 s per hash; tests need the logic, not the cost."""
+    monkeypatch.setattr(security, "_HASHER", PasswordHasher(time_cost=1, memory_cost=64,
+                                                            parallelism=1))
 
 
 @pytest.fixture

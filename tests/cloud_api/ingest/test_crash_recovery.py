@@ -48,9 +48,9 @@ def stored(engine: Engine) -> int:
         return int(conn.scalar(select(func.count(ReadingRow.msg_id))) or 0)
 
 
-async def wait_stored(engine: Engine, n: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while stored(engine) < n and time.monotonic() < deadline:
+async def wait_stored(engine: Engine, n: int, within: float = 30) -> None:
+    deadline = time.monotonic() + within
+    while stored(engine) < n and time.monotonic() < deadline:  # noqa: ASYNC110 - polls the DB
         await asyncio.sleep(0.1)
 
 
@@ -106,7 +106,7 @@ async def test_retire_deletes_the_session_so_no_share_is_stranded(
                 await gw.publish(topic(GW, TopicKind.READINGS),
                                  readings_payload(GW, bp(minutes=i)), qos=1)
         # Without the retire, mosquitto would queue about half of these for ingest-0.
-        await wait_stored(engine, 10, timeout=10)
+        await wait_stored(engine, 10, within=10)
         assert stored(engine) == 10
     finally:
         task.cancel()

@@ -55,7 +55,7 @@ class Gateway:
                       gateway: str = GW) -> None:
         await self.client.publish(topic(gateway, kind), payload, qos=1)
 
-    async def wait_acked(self, ids: Iterable[str], timeout: float = 10) -> None:
+    async def wait_acked(self, ids: Iterable[str], within: float = 10) -> None:
         wanted = set(ids)
 
         async def collect() -> None:
@@ -67,7 +67,7 @@ class Gateway:
                     return
 
         if not wanted <= set(self.acked):
-            await asyncio.wait_for(collect(), timeout)
+            await asyncio.wait_for(collect(), within)
 
 
 @pytest.fixture
