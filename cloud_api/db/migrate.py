@@ -32,3 +32,15 @@ def is_current(engine: Engine) -> bool:
     head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision() == head
+
+
+def upgrade_url(url: str) -> None:
+    """Upgrade the database at ``url`` (one process at a time per engine: Alembic's
+    context is module-global, so concurrent upgrades must be separate processes)."""
+    from cloud_api.db.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
