@@ -39,7 +39,10 @@ class SqlStore:
         self._sessions = session_factory(engine)
 
     async def assignment(self, gateway_id: str) -> GatewayAssignment | None:
-        return await asyncio.to_thread(self._assignment, gateway_id)
+        try:
+            return await asyncio.to_thread(self._assignment, gateway_id)
+        except Exception as exc:  # DB down is "retry later", never "dead-letter"
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     def _assignment(self, gateway_id: str) -> GatewayAssignment | None:
         with self._sessions() as db:

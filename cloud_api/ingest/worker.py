@@ -15,7 +15,7 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from cloud_api.ingest.batch import IngestBatch
+from cloud_api.ingest.batch import DeadLetter, IngestBatch
 from cloud_api.ingest.client import ManualAckClient
 from cloud_api.ingest.config import IngestConfig
 from cloud_api.ingest.handler import GatewayDirectory, handle
@@ -86,11 +86,24 @@ class IngestWorker:
         payload = message.payload if isinstance(message.payload, bytes) else (
             str(message.payload or "").encode()
         )
-        batch = await handle(str(message.topic), payload, self.directory, now_utc())
+        batch = await self._handle(str(message.topic), payload)
         result = await self.sink.write(batch)  # StoreUnavailable → reconnect, no ack
         log.debug("%s: %s on %s", self.config.worker_id, result, message.topic)
         await self._send_ack(client, batch)
         client.ack(message)
+
+    async def _handle(self, topic_name: str, payload: bytes) -> IngestBatch:
+        received_at = now_utc()
+        try:
+            return await handle(topic_name, payload, self.directory, received_at)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            # A bug must not poison the stream: keep the message for a human and move on.
+            log.exception("%s: handler failed on %s", self.config.worker_id, topic_name)
+            letter = DeadLetter(topic_name, payload, f"internal error: {type(exc).__name__}: "
+                                f"{exc}"[:2000], received_at)
+            return IngestBatch(received_at, None, dead_letters=(letter,))
 
     async def _send_ack(self, client: aiomqtt.Client, batch: IngestBatch) -> None:
         if batch.gateway is None or not batch.ack_ids:

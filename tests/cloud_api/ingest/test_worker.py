@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from cloud_api.db.models import AlertEventRow, AlertRow, DeadLetterRow, ReadingRow
+from cloud_api.ingest.batch import IngestBatch, WriteResult
 from cloud_api.ingest.config import BrokerAddress, IngestConfig
-from cloud_api.ingest.sinks import SqlStore
+from cloud_api.ingest.sinks import SqlStore, StoreUnavailable
 from cloud_api.ingest.worker import IngestWorker
 from firmware_sim.services import Mosquitto
 from tests.cloud_api.factories import T0, bp, readings_payload
@@ -196,3 +197,36 @@ async def test_alert_events_keep_latest_state(
         row = db.get(AlertRow, alert_id)
         assert row is not None and row.state == "cleared" and row.last_msg_id == cleared.msg_id
     assert count(engine, AlertEventRow.msg_id) == 2
+
+
+class FlakyStore(SqlStore):
+    """Fails the first ``failures`` writes, as a database restart would."""
+
+    def __init__(self, engine: Engine, failures: int) -> None:
+        super().__init__(engine)
+        self.failures = failures
+
+    async def write(self, batch: IngestBatch) -> WriteResult:
+        if self.failures > 0:
+            self.failures -= 1
+            raise StoreUnavailable("database restarting")
+        return await super().write(batch)
+
+
+async def test_failed_write_is_not_acked_and_is_redelivered(
+    engine: Engine, mosquitto: Mosquitto, gateway: Gateway
+) -> None:
+    store = FlakyStore(engine, failures=2)
+    w = IngestWorker(config(mosquitto, "ingest-flaky"), store, store)
+    task = asyncio.create_task(w.run())
+    try:
+        await asyncio.wait_for(w.connected.wait(), 10)
+        item = bp()
+        await gateway.publish(readings_payload(GW, item))
+        await gateway.wait_acked([item.msg_id], within=15)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert store.failures == 0
+    assert count(engine, ReadingRow.msg_id) == 1
+    assert gateway.acked == [item.msg_id]  # no ack went out for the failed attempts
