@@ -6,6 +6,7 @@ Also: ``--retire`` deletes a worker's session so its share is not stranded at th
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 import time
 from pathlib import Path
@@ -22,15 +23,17 @@ from firmware_sim.services import ManagedProcess, Mosquitto, spawn
 from tests.cloud_api.factories import bp, readings_payload
 from vitals.topics import TopicKind, topic
 
+V5 = aiomqtt.ProtocolVersion.V5
+NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]  # else ~40 ms per QoS 1 publish
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[3]
 GW = "gw-demo-1"
 
 
-def start_worker(mosquitto: Mosquitto, db_url: str, workdir: Path, worker_id: str
-                 ) -> ManagedProcess:
-    proc = spawn(worker_id, [
+def start_worker(mosquitto: Mosquitto, db_url: str, workdir: Path, worker_id: str,
+                 run: int) -> ManagedProcess:
+    proc = spawn(f"{worker_id}-run{run}", [
         sys.executable, "-m", "cloud_api.ingest", "-v", "--id", worker_id,
         "--broker", f"mqtt://{mosquitto.host}:{mosquitto.port}", "--db", db_url,
     ], workdir, env={"PYTHONPATH": str(REPO)})
@@ -59,10 +62,10 @@ async def test_kill_and_restart_stores_every_message_once(
 ) -> None:
     total = 300
     items = [bp(minutes=i) for i in range(total)]
-    worker = start_worker(mosquitto, db_url, tmp_path, "ingest-0")
+    worker = start_worker(mosquitto, db_url, tmp_path, "ingest-0", run=1)
     try:
         async with aiomqtt.Client(mosquitto.host, mosquitto.port, identifier="test-gw",
-                                  protocol=aiomqtt.ProtocolVersion.V5) as gw:
+                                  protocol=V5, socket_options=NODELAY) as gw:
             gw.pending_calls_threshold = total
             for i, item in enumerate(items):
                 await gw.publish(topic(GW, TopicKind.READINGS), readings_payload(GW, item), qos=1)
@@ -71,7 +74,7 @@ async def test_kill_and_restart_stores_every_message_once(
                     worker.kill()  # SIGKILL mid-stream: unacked messages stay at the broker
                     killed_at = stored(engine)
         assert 0 < killed_at < total, "the kill must land mid-stream for this test to mean much"
-        worker = start_worker(mosquitto, db_url, tmp_path, "ingest-0")
+        worker = start_worker(mosquitto, db_url, tmp_path, "ingest-0", run=2)
         await wait_stored(engine, total)
         await asyncio.sleep(0.5)  # any duplicate delivery would have arrived by now
     finally:
@@ -101,7 +104,7 @@ async def test_retire_deletes_the_session_so_no_share_is_stranded(
     try:
         await asyncio.wait_for(survivor.connected.wait(), 10)
         async with aiomqtt.Client(mosquitto.host, mosquitto.port,
-                                  protocol=aiomqtt.ProtocolVersion.V5) as gw:
+                                  protocol=V5, socket_options=NODELAY) as gw:
             for i in range(10):
                 await gw.publish(topic(GW, TopicKind.READINGS),
                                  readings_payload(GW, bp(minutes=i)), qos=1)

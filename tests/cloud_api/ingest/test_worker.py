@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator, Iterable
 
 import aiomqtt
@@ -22,6 +23,8 @@ from vitals.ids import new_msg_id
 from vitals.topics import TopicKind, topic
 from vitals.wire import Ack, AlertsBatch, decode, encode
 
+V5 = aiomqtt.ProtocolVersion.V5
+NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]  # else ~40 ms per QoS 1 publish
 pytestmark = [pytest.mark.services]
 
 GW = "gw-demo-1"
@@ -74,7 +77,7 @@ class Gateway:
 @pytest.fixture
 async def gateway(mosquitto: Mosquitto) -> AsyncIterator[Gateway]:
     async with aiomqtt.Client(mosquitto.host, mosquitto.port, identifier="test-gw",
-                              protocol=aiomqtt.ProtocolVersion.V5) as client:
+                              protocol=V5, socket_options=NODELAY) as client:
         await client.subscribe(topic(GW, TopicKind.ACK), qos=1)
         yield Gateway(client)
 
