@@ -38,7 +38,7 @@ gateway_id = "{GATEWAY}"
 url = "mqtt://127.0.0.1:{broker_port}"
 
 [outbox]
-path = "{data_dir / 'gateway' / 'outbox.db'}"
+path = "{data_dir / "gateway" / "outbox.db"}"
 
 [[devices]]
 kind = "blood_pressure"
@@ -49,10 +49,10 @@ interval_s = 5.0
 
 
 def _http_json(url: str, data: bytes | None = None, token: str | None = None) -> object:
-    request = urllib.request.Request(url, data=data)  # noqa: S310 - loopback URL we built
+    request = urllib.request.Request(url, data=data)
     if token:
         request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 
@@ -70,10 +70,16 @@ class Demo:
         db_url = f"sqlite:///{self.data_dir / 'cloud.db'}"
         broker_url = f"mqtt://127.0.0.1:{self.broker.port}"
         self._run_once("seed", _homerpm("cloud", "seed-demo", "--db", db_url))
-        self._spawn("ingest", _homerpm("cloud", "ingest", "--id", "ingest-0",
-                                       "--broker", broker_url, "--db", db_url))
-        self._spawn("api", _homerpm("cloud", "api", "--db", db_url,
-                                    "--host", "127.0.0.1", "--port", str(self.port)))
+        self._spawn(
+            "ingest",
+            _homerpm("cloud", "ingest", "--id", "ingest-0", "--broker", broker_url, "--db", db_url),
+        )
+        self._spawn(
+            "api",
+            _homerpm(
+                "cloud", "api", "--db", db_url, "--host", "127.0.0.1", "--port", str(self.port)
+            ),
+        )
         config = self.data_dir / "gateway.toml"
         (self.data_dir / "gateway").mkdir(exist_ok=True)
         config.write_text(gateway_config(self.data_dir, self.broker.port))
@@ -121,13 +127,19 @@ class Demo:
 
 def main(args: argparse.Namespace) -> int:
     demo = Demo(Path(args.data_dir).resolve(), args.port)
-    print("HomeRPM demo: simulated devices and a demo-only clinician login "
-          f"({DEMO_USER} / {DEMO_PASSWORD}). Never use demo mode for real patients.", flush=True)
+    print(
+        "HomeRPM demo: simulated devices and a demo-only clinician login "
+        f"({DEMO_USER} / {DEMO_PASSWORD}). Never use demo mode for real patients.",
+        flush=True,
+    )
     try:
         demo.start()
         first = demo.wait_until_ready()
-        print(f"HomeRPM demo ready: {demo.base}  (API docs {demo.base}/docs; "
-              f"first reading {first.get('msg_id')} for patient {PATIENT})", flush=True)
+        print(
+            f"HomeRPM demo ready: {demo.base}  (API docs {demo.base}/docs; "
+            f"first reading {first.get('msg_id')} for patient {PATIENT})",
+            flush=True,
+        )
         while True:
             time.sleep(1.0)
             demo.check_children()

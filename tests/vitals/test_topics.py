@@ -29,8 +29,13 @@ def test_gateway_ids_are_single_safe_levels(bad: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["other/v1/gw/up/readings", "homerpm/v2/gw/up/readings", "homerpm/v1/gw/up/unknown",
-     "homerpm/v1/gw", "homerpm/v1//status"],
+    [
+        "other/v1/gw/up/readings",
+        "homerpm/v2/gw/up/readings",
+        "homerpm/v1/gw/up/unknown",
+        "homerpm/v1/gw",
+        "homerpm/v1//status",
+    ],
 )
 def test_parse_rejects_foreign_topics(name: str) -> None:
     with pytest.raises(TopicError):
