@@ -241,10 +241,12 @@ bind-address = "{self.host}:{meta_port}"
         while time.monotonic() < deadline:
             if self.process.proc.poll() is not None:
                 raise ServiceError(f"influxd exited early:\n{self.process.log()}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp:
-                    if resp.status == 204:
-                        return self
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp,  # noqa: S310
+            ):
+                if resp.status == 204:
+                    return self
             time.sleep(0.1)
         raise ServiceError(f"influxd did not answer /ping within {timeout} s\n{self.process.log()}")
 
