@@ -243,7 +243,7 @@ bind-address = "{self.host}:{meta_port}"
                 raise ServiceError(f"influxd exited early:\n{self.process.log()}")
             with (
                 contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp,  # noqa: S310
+                urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp,
             ):
                 if resp.status == 204:
                     return self
