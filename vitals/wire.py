@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
 
@@ -20,7 +20,7 @@ from vitals.alerts import Alert
 from vitals.readings import Frozen, Reading, UtcDatetime
 from vitals.status import GatewayStatus
 
-VERSION: Final = 1
+VERSION: Literal[1] = 1
 MAX_BATCH = 1000
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 
