@@ -20,13 +20,14 @@ def insert_ignore(db: Session, table: Table, rows: Sequence[Mapping[str, Any]]) 
         return 0
     dialect = db.get_bind().dialect.name
     if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing()
+        base: Any = postgresql.insert(table)
+    elif dialect == "sqlite":  # ON CONFLICT and RETURNING need SQLite ≥ 3.35
+        base = sqlite.insert(table)
     else:  # pragma: no cover - only the two engines above are supported
         raise NotImplementedError(f"insert_ignore has no recipe for {dialect}")
-    landed = 0
-    # Row by row: executemany would not report per-row rowcount on every driver.
-    for row in rows:
-        landed += db.execute(stmt, dict(row)).rowcount  # type: ignore[attr-defined]
-    return landed
+    key = next(iter(table.primary_key.columns))
+    # RETURNING lists only the rows actually inserted: an exact count on both engines.
+    # Executed "many" with one cached statement; SQLAlchemy's insertmanyvalues turns it
+    # into batched multi-row INSERTs on both engines.
+    stmt = base.on_conflict_do_nothing().returning(key)
+    return len(db.execute(stmt, [dict(r) for r in rows]).all())
