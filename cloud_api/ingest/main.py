@@ -26,8 +26,9 @@ class IngestCommand:
     def configure(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--id", dest="worker_id", default="ingest-0",
                             help="stable worker id = MQTT client id (default ingest-0)")
-        parser.add_argument("--broker", default="mqtt://127.0.0.1:1883",
-                            help="mqtt://host:port or mqtts://host:port")
+        parser.add_argument("--broker",
+                            default=os.environ.get("HOMERPM_MQTT_URL", "mqtt://127.0.0.1:1883"),
+                            help="mqtt://host:port or mqtts://host:port (env HOMERPM_MQTT_URL)")
         parser.add_argument("--db", default=None, help="database URL (env HOMERPM_DATABASE_URL)")
         parser.add_argument("--username", default=os.environ.get("HOMERPM_MQTT_USERNAME"),
                             help="MQTT username (env HOMERPM_MQTT_USERNAME)")
