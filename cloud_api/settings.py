@@ -38,6 +38,5 @@ class CloudSettings(BaseSettings):
         """The JWT key; generated once per process when none is configured."""
         if self.jwt_secret is None:
             log.warning("HOMERPM_JWT_SECRET is not set: using a random per-process key")
-            object.__setattr__(self, "jwt_secret", SecretStr(secrets.token_urlsafe(32)))
-        assert self.jwt_secret is not None
+            self.jwt_secret = SecretStr(secrets.token_urlsafe(32))
         return self.jwt_secret.get_secret_value()
