@@ -20,6 +20,8 @@ from vitals.wire import WireError, decode_batch_items
 
 log = logging.getLogger(__name__)
 
+MAX_ID_LENGTH = 64  # the msg_id columns' width
+
 _TYPE_OF_KIND = {
     TopicKind.READINGS: "readings",
     TopicKind.ALERTS: "alerts",
@@ -71,7 +73,12 @@ async def handle(
     accepted: list[Any] = []
     for item in batch.good:
         patient = getattr(item, "patient", None)  # gateway events carry no patient
-        if patient is not None and patient not in assignment.patients:
+        if len(item.msg_id) > MAX_ID_LENGTH:  # events' ids are free-form strings
+            letters.append(DeadLetter(
+                topic, item.model_dump_json().encode(),
+                f"msg_id longer than {MAX_ID_LENGTH} characters", received_at, parsed.gateway,
+            ))
+        elif patient is not None and patient not in assignment.patients:
             letters.append(DeadLetter(
                 topic, item.model_dump_json().encode(),
                 f"patient {patient!r} is not assigned to gateway {parsed.gateway!r}",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, or_, update
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from cloud_api.db.directory import GatewayAssignment, gateway_assignment
@@ -24,6 +25,10 @@ from cloud_api.ingest.batch import IngestBatch, WriteResult
 
 class StoreUnavailable(RuntimeError):
     """The sink could not write; the worker must not ack and will retry."""
+
+
+class BatchRejected(ValueError):
+    """The store refuses this data for good (constraint, type); retrying cannot help."""
 
 
 class ReadingSink(Protocol):
@@ -51,7 +56,10 @@ class SqlStore:
     async def write(self, batch: IngestBatch) -> WriteResult:
         try:
             return await asyncio.to_thread(self._write, batch)
-        except Exception as exc:  # any DB failure means "not stored": never ack on it
+        except (IntegrityError, DataError) as exc:
+            # The data, not the database, is the problem: redelivery would loop forever.
+            raise BatchRejected(f"{type(exc).__name__}: {exc.orig}") from exc
+        except Exception as exc:  # any other DB failure means "not stored": never ack on it
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     def _write(self, batch: IngestBatch) -> WriteResult:

@@ -20,7 +20,7 @@ from cloud_api.ingest.batch import DeadLetter, IngestBatch
 from cloud_api.ingest.client import ManualAckClient
 from cloud_api.ingest.config import IngestConfig
 from cloud_api.ingest.handler import GatewayDirectory, handle
-from cloud_api.ingest.sinks import ReadingSink, StoreUnavailable
+from cloud_api.ingest.sinks import BatchRejected, ReadingSink, StoreUnavailable
 from vitals.readings import now_utc
 from vitals.topics import TopicKind, topic
 from vitals.wire import Ack, encode
@@ -91,7 +91,15 @@ class IngestWorker:
             str(message.payload or "").encode()
         )
         batch = await self._handle(str(message.topic), payload)
-        result = await self.sink.write(batch)  # StoreUnavailable → reconnect, no ack
+        try:
+            result = await self.sink.write(batch)  # StoreUnavailable → reconnect, no ack
+        except BatchRejected as exc:
+            log.error("%s: store rejected %s: %s", self.config.worker_id, message.topic, exc)
+            letter = DeadLetter(str(message.topic), payload, f"rejected by the store: {exc}"[:2000],
+                                batch.received_at, batch.gateway)
+            batch = IngestBatch(batch.received_at, batch.gateway, dead_letters=(letter,),
+                                ack_ids=batch.ack_ids)
+            result = await self.sink.write(batch)
         log.debug("%s: %s on %s", self.config.worker_id, result, message.topic)
         await self._send_ack(client, batch)
         client.ack(message)

@@ -81,3 +81,12 @@ async def test_dead_letter_digest_identifies_redeliveries(directory: MemorySink)
     other = await handle(READINGS, b"junk2", directory, T0)
     assert first.dead_letters[0].digest == again.dead_letters[0].digest
     assert first.dead_letters[0].digest != other.dead_letters[0].digest
+
+
+async def test_overlong_event_id_is_dead_lettered(directory: MemorySink) -> None:
+    ok = GatewayEvent(msg_id="e-1", at=T0, code="pairing")
+    long = GatewayEvent(msg_id="e" * 65, at=T0, code="pairing")
+    payload = encode(EventsBatch(gateway=GW, sent_at=T0, items=(ok, long)))
+    batch = await handle(topic(GW, TopicKind.EVENTS), payload, directory, T0)
+    assert batch.events == (ok,)
+    assert "longer than 64" in batch.dead_letters[0].reason

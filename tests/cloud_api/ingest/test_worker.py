@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from cloud_api.db.models import AlertEventRow, AlertRow, DeadLetterRow, ReadingRow
 from cloud_api.ingest.batch import IngestBatch, WriteResult
 from cloud_api.ingest.config import BrokerAddress, IngestConfig
-from cloud_api.ingest.sinks import SqlStore, StoreUnavailable
+from cloud_api.ingest.sinks import BatchRejected, SqlStore, StoreUnavailable
 from cloud_api.ingest.worker import IngestWorker
 from firmware_sim.services import Mosquitto
 from tests.cloud_api.factories import T0, bp, readings_payload
@@ -233,3 +233,32 @@ async def test_failed_write_is_not_acked_and_is_redelivered(
     assert store.failures == 0
     assert count(engine, ReadingRow.msg_id) == 1
     assert gateway.acked == [item.msg_id]  # no ack went out for the failed attempts
+
+
+class RejectingStore(SqlStore):
+    """Refuses any batch with readings, as a constraint violation would."""
+
+    async def write(self, batch: IngestBatch) -> WriteResult:
+        if batch.readings:
+            raise BatchRejected("IntegrityError: simulated constraint")
+        return await super().write(batch)
+
+
+async def test_batch_rejected_by_store_is_dead_lettered_not_looped(
+    engine: Engine, mosquitto: Mosquitto, gateway: Gateway
+) -> None:
+    store = RejectingStore(engine)
+    w = IngestWorker(config(mosquitto, "ingest-rejecting"), store, store)
+    task = asyncio.create_task(w.run())
+    try:
+        await asyncio.wait_for(w.connected.wait(), 10)
+        item = bp()
+        payload = readings_payload(GW, item)
+        await gateway.publish(payload)
+        await gateway.wait_acked([item.msg_id])
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    [letter] = letters(engine)
+    assert letter.payload == payload and "rejected by the store" in letter.reason
+    assert count(engine, ReadingRow.msg_id) == 0
