@@ -18,9 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-
-from vitals.alerts import Alert, AlertState, Severity
-from vitals.readings import BloodPressure, ReadingBase
+from typing import cast
 
 from edge_rules.explain import build_alert
 from edge_rules.ids import derived_ulid
@@ -32,7 +30,13 @@ from edge_rules.model import (
     StaleRule,
     ThresholdRule,
 )
-from edge_rules.observations import EcgAnalyzer, default_ecg_analyzer, observe, reading_span, stream_of
+from edge_rules.observations import (
+    EcgAnalyzer,
+    default_ecg_analyzer,
+    observe,
+    reading_span,
+    stream_of,
+)
 from edge_rules.overrides import PatientContext, effective_ruleset, rule_version
 from edge_rules.ruleset import RuleSet
 from edge_rules.schedule import active_window, local_hhmm, window_end
@@ -46,6 +50,8 @@ from edge_rules.steps import (
     step_bp,
     step_threshold,
 )
+from vitals.alerts import Alert, AlertState, Severity
+from vitals.readings import BloodPressure, ReadingBase
 
 _DEFAULT_SENTINEL = object()
 
@@ -231,7 +237,7 @@ def evaluate(
     *,
     ruleset: RuleSet,
     overrides: Mapping[str, PatientContext] | None = None,
-    ecg_analyzer: EcgAnalyzer | None | object = _DEFAULT_SENTINEL,
+    ecg_analyzer: EcgAnalyzer | object | None = _DEFAULT_SENTINEL,
 ) -> tuple[list[Alert], EngineState]:
     """Evaluate new readings (possibly none: a timer tick) at instant ``now``.
 
@@ -242,11 +248,10 @@ def evaluate(
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
-    analyzer: EcgAnalyzer | None
-    if ecg_analyzer is _DEFAULT_SENTINEL:
-        analyzer = default_ecg_analyzer()
-    else:
-        analyzer = ecg_analyzer  # type: ignore[assignment]
+    analyzer = (
+        default_ecg_analyzer() if ecg_analyzer is _DEFAULT_SENTINEL
+        else cast("EcgAnalyzer | None", ecg_analyzer)
+    )
     run = _Run(state, now, ruleset, overrides)
     for reading in sorted(readings, key=lambda r: (r.measured_at, r.msg_id)):
         run.reading(reading, analyzer)

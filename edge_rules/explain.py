@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from vitals.alerts import Alert, AlertInput, AlertState, Severity
-from vitals.units import MGDL_PER_MMOLL
-
 from edge_rules.ids import derived_ulid
 from edge_rules.model import BpConfirmRule, Direction, Rule, StaleRule, ThresholdRule
 from edge_rules.ruleset import format_duration
 from edge_rules.schedule import local_hhmm
 from edge_rules.state import InputRef, OpenAlert, Track
+from vitals.alerts import Alert, AlertInput, AlertState, Severity
+from vitals.units import MGDL_PER_MMOLL
 
 _LABELS = {
     "glucose": "Glucose",
@@ -72,7 +71,8 @@ def _explain_threshold(rule: ThresholdRule, sev: Severity, state: AlertState, tr
     unit = rule.unit
     if state is AlertState.CLEARED:
         if rule.observable == "ecg_af":
-            return (f"No irregular rhythm pattern in the ECG for {format_duration(tier.clear_for_s)}"
+            quiet_for = format_duration(tier.clear_for_s)
+            return (f"No irregular rhythm pattern in the ECG for {quiet_for}"
                     f" (last strip {at}); alert cleared.")
         side = "at or above" if rule.direction is Direction.BELOW else "at or below"
         hold = f" for {format_duration(tier.clear_for_s)}" if tier.clear_for_s else ""
@@ -82,7 +82,8 @@ def _explain_threshold(rule: ThresholdRule, sev: Severity, state: AlertState, tr
     tt = track.tiers.get(sev.label)
     since = local_hhmm(tt.breach_since, tz) if tt and tt.breach_since else at
     if rule.observable == "ecg_af":
-        text = (f"Irregular rhythm pattern in the ECG (possible atrial fibrillation) since {since}, "
+        text = (f"Irregular rhythm pattern in the ECG (possible atrial fibrillation) since {since},"
+                " "
                 f"lasting at least {format_duration(tier.for_s)}; {sev.label} limit.")
     elif rule.observable == "ecg_pause":
         value = _num(last.value, "s") if last else "?"

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import fmean
 
-from vitals.readings import BloodPressure
-
 from edge_rules.schedule import zone
+from vitals.readings import BloodPressure
 
 SESSION_GAP_S = 300.0
 MORNING = (4, 12)  # local hours [4, 12)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
+from edge_rules.model import Observation
 from vitals.readings import (
     BloodPressure,
     BodyWeight,
@@ -22,8 +23,6 @@ from vitals.readings import (
     ReadingBase,
     SpO2,
 )
-
-from edge_rules.model import Observation
 
 
 class EcgAnalysisLike(Protocol):
@@ -45,7 +44,7 @@ EcgAnalyzer = Callable[[Any, float], EcgAnalysisLike]
 def default_ecg_analyzer() -> EcgAnalyzer | None:
     """The real analyser, when ``edge_rules.ecg`` is installed."""
     try:
-        from edge_rules.ecg import analyze  # type: ignore[attr-defined,unused-ignore]
+        from edge_rules.ecg import analyze  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
     fn: EcgAnalyzer = analyze
@@ -90,7 +89,8 @@ def observe(reading: ReadingBase, analyzer: EcgAnalyzer | None) -> list[Observat
             GlucoseSampleType.CONTROL_SOLUTION)
         return [] if control else [obs("glucose", reading.mg_dl, "mg/dL")]
     if isinstance(reading, BloodPressure):
-        out = [obs("systolic", reading.systolic, "mmHg"), obs("diastolic", reading.diastolic, "mmHg")]
+        out = [obs("systolic", reading.systolic, "mmHg"),
+               obs("diastolic", reading.diastolic, "mmHg")]
         if reading.pulse is not None:
             out.append(obs("bp_pulse", reading.pulse, "bpm"))
         return out

@@ -80,7 +80,8 @@ class PatientContext:
             raise OverrideError("patient context", None, sorted(extra)[0], "unknown field")
         try:
             windows = tuple(
-                QuietWindow.parse(str(w["start"]), str(w["end"])) for w in raw.get("quiet_hours", [])
+                QuietWindow.parse(str(w["start"]), str(w["end"]))
+                for w in raw.get("quiet_hours", [])
             )
             ctx = cls(
                 timezone=str(raw.get("timezone", "UTC")),
@@ -193,12 +194,12 @@ def check_more_sensitive(base: Rule, new: Rule) -> None:
         if base.quiet_hours.value == "bypass" and new.quiet_hours.value != "bypass":
             raise _fam(rid, "quiet_hours", "a family may not hold this rule in quiet hours")
     elif isinstance(base, StaleRule) and isinstance(new, StaleRule):
-        for bt, nt in zip(base.tiers, new.tiers, strict=True):
-            f = f"tier.{bt.severity.label}."
-            _not_longer(rid, f + "after", bt.after_s, nt.after_s)
-            _not_longer(rid, f + "max_snooze", bt.max_snooze_s, nt.max_snooze_s)
-            _not_longer(rid, f + "repeat", bt.repeat_s, nt.repeat_s)
-            if bt.quiet_hours.value == "bypass" and nt.quiet_hours.value != "bypass":
+        for st, sn in zip(base.tiers, new.tiers, strict=True):
+            f = f"tier.{st.severity.label}."
+            _not_longer(rid, f + "after", st.after_s, sn.after_s)
+            _not_longer(rid, f + "max_snooze", st.max_snooze_s, sn.max_snooze_s)
+            _not_longer(rid, f + "repeat", st.repeat_s, sn.repeat_s)
+            if st.quiet_hours.value == "bypass" and sn.quiet_hours.value != "bypass":
                 raise _fam(rid, f + "quiet_hours", "a family may not hold this tier in quiet hours")
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from vitals.alerts import Severity
-
 from edge_rules.engine import severities, tier_policy
 from edge_rules.overrides import PatientContext, effective_ruleset
 from edge_rules.ruleset import RuleSet
 from edge_rules.state import EngineState, Snooze, StateWriter
+from vitals.alerts import Severity
 
 
 class SnoozeError(ValueError):

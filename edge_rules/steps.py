@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from vitals.alerts import Severity
-
 from edge_rules.model import BpConfirmRule, Observation, StaleRule, ThresholdRule
 from edge_rules.state import InputRef, StreamSeen, TierTrack, Track
+from vitals.alerts import Severity
 
 #: Inputs kept on a threshold alert (the latest readings that drove it).
 KEEP_INPUTS = 3
@@ -86,7 +85,9 @@ def bp_severity(rule: BpConfirmRule, track: Track) -> Severity | None:
     return None
 
 
-def step_bp(rule: BpConfirmRule, track: Track, sys_o: Observation, dia_o: Observation) -> str | None:
+def step_bp(
+    rule: BpConfirmRule, track: Track, sys_o: Observation, dia_o: Observation
+) -> str | None:
     """Feed one cuff reading. Returns a reason text when this reading closes the alert."""
     pair = [ref(sys_o), ref(dia_o)]
     t = sys_o.end
@@ -113,7 +114,7 @@ def step_bp(rule: BpConfirmRule, track: Track, sys_o: Observation, dia_o: Observ
         return None
     if since is not None and 0 <= since <= rule.confirm_max_s:
         track.pending, track.inputs = [], [*track.pending, *pair]
-        return "the re-measurement was below the severe limit, so the high reading was not confirmed"
+        return "the re-measurement was below the severe limit: the high reading was not confirmed"
     return None
 
 

@@ -112,7 +112,9 @@ class Scenario:
         return reading.measured_at
 
 
-def _times(file: str, where: str, item: Mapping[str, Any], start: datetime, n: int) -> list[datetime]:
+def _times(
+    file: str, where: str, item: Mapping[str, Any], start: datetime, n: int
+) -> list[datetime]:
     try:
         at = duration_s(item.get("at", 0))
         every = duration_s(item.get("every", 0))
@@ -138,7 +140,7 @@ def _base(patient: str, device: str, at: datetime, seq: int) -> dict[str, Any]:
 def synth_ecg(rr_s: Sequence[float], fs: float, *, rhythm: str, noise_uv: float,
               rng: random.Random, duration_s: float, first_beat_s: float = 0.3) -> list[int]:
     """Integer-µV single-lead ECG with Gaussian-bump P/QRS/T at the given RR intervals."""
-    n = int(round(duration_s * fs))
+    n = round(duration_s * fs)
     x = [0.0] * n
     t = first_beat_s
     beats: list[float] = []
@@ -172,7 +174,7 @@ def synth_ecg(rr_s: Sequence[float], fs: float, *, rhythm: str, noise_uv: float,
         for _ in range(int(duration_s)):
             c = rng.uniform(0, duration_s)
             bump(c, rng.choice((-1, 1)) * noise_uv * 4, 0.02)
-    return [int(round(v)) for v in x]
+    return [round(v) for v in x]
 
 
 def _rr_series(item: Mapping[str, Any], rng: random.Random, total_s: float) -> list[float]:
@@ -202,7 +204,7 @@ def _ecg(file: str, i: int, item: Mapping[str, Any], patient: str, start: dateti
     signal = synth_ecg(rr, fs, rhythm=str(item.get("rhythm", "sinus")),
                        noise_uv=float(item.get("noise_uv", 0)), rng=rng, duration_s=total)
     t0 = _times(file, f"ecg[{i}]", item, start, 1)[0]
-    per = int(round(strip * fs))
+    per = round(strip * fs)
     strips = []
     for k, off in enumerate(range(0, len(signal) - per + 1, per)):
         at = t0 + timedelta(seconds=off / fs)
@@ -211,7 +213,9 @@ def _ecg(file: str, i: int, item: Mapping[str, Any], patient: str, start: dateti
     return strips
 
 
-def _readings(file: str, doc: Mapping[str, Any], patient: str, start: datetime) -> list[ReadingBase]:
+def _readings(
+    file: str, doc: Mapping[str, Any], patient: str, start: datetime
+) -> list[ReadingBase]:
     out: list[ReadingBase] = []
     for i, g in enumerate(doc.get("glucose", [])):
         unit = GlucoseUnit(g.get("unit", "mg/dL"))
