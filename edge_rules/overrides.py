@@ -133,6 +133,9 @@ def _apply(rs: RuleSet, ov: Overrides, origin: str, err: type[OverrideError]) ->
         raise err(exc.file, exc.rule_id, exc.field, exc.reason) from None
 
 
+_CLINICIAN_ONLY = "only the clinician may change this, not a family"
+
+
 def _fam(rule_id: str, fld: str, reason: str) -> FamilyOverrideError:
     return FamilyOverrideError("family override", rule_id, fld, reason)
 
@@ -156,10 +159,10 @@ def check_more_sensitive(base: Rule, new: Rule) -> None:
         raise _fam(rid, "enabled", "a family may not disable a rule")
     for text in ("title", "source", "note"):
         if getattr(base, text) != getattr(new, text):
-            raise _fam(rid, text, "only the clinician may change this")
+            raise _fam(rid, text, _CLINICIAN_ONLY)
     if isinstance(base, ThresholdRule) and isinstance(new, ThresholdRule):
         if base.max_gap_s != new.max_gap_s:
-            raise _fam(rid, "max_gap", "only the clinician may change this")
+            raise _fam(rid, "max_gap", _CLINICIAN_ONLY)
         for bt in base.tiers:
             nt = new.tier(bt.severity)
             assert nt is not None
@@ -185,7 +188,7 @@ def check_more_sensitive(base: Rule, new: Rule) -> None:
         _not_longer(rid, "diastolic_ge", base.diastolic_ge, new.diastolic_ge)
         for fld in ("confirm_min_s", "confirm_max_s", "clear_readings"):
             if getattr(base, fld) != getattr(new, fld):
-                raise _fam(rid, fld.removesuffix("_s"), "only the clinician may change this")
+                raise _fam(rid, fld.removesuffix("_s"), _CLINICIAN_ONLY)
         _not_shorter(rid, "clear_systolic_lt", -base.clear_systolic_lt, -new.clear_systolic_lt)
         _not_shorter(rid, "clear_diastolic_lt", -base.clear_diastolic_lt, -new.clear_diastolic_lt)
         _not_longer(rid, "max_snooze", base.max_snooze_s, new.max_snooze_s)

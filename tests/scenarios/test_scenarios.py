@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scenario_ecg import analyzer
 
 from edge_rules.engine import evaluate
 from edge_rules.overrides import PatientContext
@@ -21,8 +22,6 @@ from edge_rules.snooze import snooze
 from edge_rules.state import EngineState, state_from_json, state_to_json
 from firmware_sim.scenario import Scenario, load_scenario, scenario_files
 from vitals.alerts import Alert
-
-from .ecg_analyzer import analyzer
 
 
 @dataclass
@@ -45,18 +44,25 @@ def run_scenario(scn: Scenario, ecg: Any) -> Run:
     for now in scn.ticks():
         for action in (a for a in scn.actions if a.at == now):
             if action.do == "snooze":
-                state, _ = snooze(state, patient=scn.patient, rule_id=action.params["rule"],
-                                  duration_s=parse_duration(action.params["for"]), now=now,
-                                  ruleset=ruleset, context=ctx)
+                state, _ = snooze(
+                    state,
+                    patient=scn.patient,
+                    rule_id=action.params["rule"],
+                    duration_s=parse_duration(action.params["for"]),
+                    now=now,
+                    ruleset=ruleset,
+                    context=ctx,
+                )
             elif action.do == "restart":
                 state = state_from_json(state_to_json(state))
                 restarts += 1
             else:
                 raise AssertionError(f"unknown action {action.do}")
         batch = [r for r in pending if Scenario.arrival(r) <= now]
-        pending = pending[len(batch):]
-        out, state = evaluate(batch, state, now, ruleset=ruleset, overrides=overrides,
-                              ecg_analyzer=ecg)
+        pending = pending[len(batch) :]
+        out, state = evaluate(
+            batch, state, now, ruleset=ruleset, overrides=overrides, ecg_analyzer=ecg
+        )
         alerts += out
         events += [(now - scn.start, a.rule_id, a.severity.label, a.state.value) for a in out]
     return Run(events, alerts, state, restarts)
@@ -66,8 +72,16 @@ SCENARIOS = {p.stem: p for p in scenario_files()}
 
 
 def test_all_listed_scenarios_exist() -> None:
-    assert {"night_hypo", "bp_crisis", "single_high_bp", "af_episode", "noisy_ecg", "stale_cgm",
-            "snooze_worsens", "restart_open_alert"} <= set(SCENARIOS)
+    assert {
+        "night_hypo",
+        "bp_crisis",
+        "single_high_bp",
+        "af_episode",
+        "noisy_ecg",
+        "stale_cgm",
+        "snooze_worsens",
+        "restart_open_alert",
+    } <= set(SCENARIOS)
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
