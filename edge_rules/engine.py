@@ -222,7 +222,7 @@ class _Run:
             return True
         if a is None:
             return False
-        if not a.emitted or not rule.enabled:
+        if not a.emitted or a.renotify or not rule.enabled:
             return True
         repeat = tier_policy(rule, Severity(a.severity)).repeat_s
         return repeat is not None and a.last_emit_at is not None and (
