@@ -220,8 +220,9 @@ def test_ecg_heart_rate_and_pauses() -> None:
 
 
 def test_no_ecg_analyser_means_no_ecg_rules_but_stream_is_tracked() -> None:
-    out, state = evaluate([strip(at(0), 2)] * 1, EngineState(), at(1), ruleset=DEFAULTS,
-                          ecg_analyzer=None)
+    out, state = evaluate(
+        [strip(at(0), 2)] * 1, EngineState(), at(1), ruleset=DEFAULTS, ecg_analyzer=None
+    )
     assert out == [] and "ecg" in state.streams[P]
 
 
@@ -236,7 +237,10 @@ def test_stale_stream_and_spot_nudge() -> None:
     assert d.alerts == []
     d.tick(at(16))
     d.tick(at(31))
-    assert events(d.alerts) == [("stale_ecg", "warning", "open"), ("stale_ecg", "urgent", "updated")]
+    assert events(d.alerts) == [
+        ("stale_ecg", "warning", "open"),
+        ("stale_ecg", "urgent", "updated"),
+    ]
     assert d.alerts[0].inputs[0].unit == "min"
     d.tick(at(60 * 49))
     assert ("no_reading_bp", "info", "open") in events(d.alerts)
@@ -250,8 +254,11 @@ def test_streams_are_watched_only_once_seen() -> None:
 
 
 def test_quiet_hours_hold_warning_until_the_window_ends() -> None:
-    ctx = {P: PatientContext.from_mapping(
-        {"timezone": "Asia/Shanghai", "quiet_hours": [{"start": "22:00", "end": "07:00"}]})}
+    ctx = {
+        P: PatientContext.from_mapping(
+            {"timezone": "Asia/Shanghai", "quiet_hours": [{"start": "22:00", "end": "07:00"}]}
+        )
+    }
     d = Driver(contexts=ctx)
     night = datetime.fromisoformat("2026-11-20T15:00:00+00:00")  # 23:00 in Shanghai
     assert d.feed(glucose(night, 65, cgm=False)) == []
@@ -286,7 +293,10 @@ def test_persistent_high_info_tier() -> None:
 def test_disabling_a_rule_closes_its_open_alert() -> None:
     d = Driver()
     d.feed(glucose(at(0), 60))
-    off = {P: PatientContext.from_mapping({"clinician": {"rules": {"glucose_low": {
-        "enabled": False}}}})}
+    off = {
+        P: PatientContext.from_mapping(
+            {"clinician": {"rules": {"glucose_low": {"enabled": False}}}}
+        )
+    }
     out, _ = evaluate([glucose(at(5), 55)], d.state, at(5), ruleset=DEFAULTS, overrides=off)
     assert events(out) == [("glucose_low", "warning", "cleared")]

@@ -11,17 +11,26 @@ from edge_rules.snooze import SnoozeError, snooze, unsnooze
 from vitals.alerts import Severity
 
 
-def snoozed(d: Driver, rule_id: str, minutes: float, now: datetime,
-            severity: Severity | None = None) -> None:
-    d.state, _ = snooze(d.state, patient=P, rule_id=rule_id, duration_s=minutes * 60, now=now,
-                        ruleset=DEFAULTS, severity=severity)
+def snoozed(
+    d: Driver, rule_id: str, minutes: float, now: datetime, severity: Severity | None = None
+) -> None:
+    d.state, _ = snooze(
+        d.state,
+        patient=P,
+        rule_id=rule_id,
+        duration_s=minutes * 60,
+        now=now,
+        ruleset=DEFAULTS,
+        severity=severity,
+    )
 
 
 def test_urgent_snooze_is_capped_at_15_minutes() -> None:
     d = Driver()
     d.feed(glucose(at(0), 50, cgm=False))
-    _, grant = snooze(d.state, patient=P, rule_id="glucose_low", duration_s=3600, now=at(1),
-                      ruleset=DEFAULTS)
+    _, grant = snooze(
+        d.state, patient=P, rule_id="glucose_low", duration_s=3600, now=at(1), ruleset=DEFAULTS
+    )
     assert grant.severity is Severity.URGENT and grant.capped
     assert grant.until == at(16) and grant.direction == "below"
 
@@ -84,8 +93,16 @@ def test_unsnooze_renotifies_an_open_alert() -> None:
         ("glucose_low", 60, Severity.INFO, "no info tier"),
     ],
 )
-def test_bad_snooze_requests(rule_id: str, seconds: float, severity: Severity | None,
-                             match: str) -> None:
+def test_bad_snooze_requests(
+    rule_id: str, seconds: float, severity: Severity | None, match: str
+) -> None:
     with pytest.raises(SnoozeError, match=match):
-        snooze(Driver().state, patient=P, rule_id=rule_id, duration_s=seconds, now=at(0),
-               ruleset=DEFAULTS, severity=severity)
+        snooze(
+            Driver().state,
+            patient=P,
+            rule_id=rule_id,
+            duration_s=seconds,
+            now=at(0),
+            ruleset=DEFAULTS,
+            severity=severity,
+        )
