@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from rules_helpers import DEFAULTS, P, T0, Driver, at, bp, events, glucose, hr, strip
+from rules_helpers import DEFAULTS, Driver, P, at, bp, events, glucose, hr, strip
 
 from edge_rules.engine import evaluate
 from edge_rules.overrides import PatientContext

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rules_helpers import DEFAULTS, P, Driver, at, bp, glucose, hr, strip
+from rules_helpers import DEFAULTS, Driver, P, at, bp, glucose, hr, strip
 
 from edge_rules.overrides import PatientContext
 

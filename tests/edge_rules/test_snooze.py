@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from rules_helpers import DEFAULTS, P, Driver, at, events, glucose
+from rules_helpers import DEFAULTS, Driver, P, at, events, glucose
 
 from edge_rules.snooze import SnoozeError, snooze, unsnooze
 from vitals.alerts import Severity

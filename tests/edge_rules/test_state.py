@@ -61,8 +61,9 @@ def test_batch_order_does_not_matter(vals: list[int], data: st.DataObject) -> No
 
 
 def test_round_trip_keeps_open_alerts_snoozes_and_pending_confirmations() -> None:
-    from edge_rules.snooze import snooze
     from rules_helpers import P, bp
+
+    from edge_rules.snooze import snooze
 
     d = Driver()
     d.feed(glucose(at(0), 60))
