@@ -92,10 +92,14 @@ class _Run:
         self.base = ruleset
         self.overrides = overrides or {}
         self.out: list[Alert] = []
+        self._rules: dict[str, tuple[RuleSet, PatientContext | None]] = {}
 
     def rules_for(self, patient: str) -> tuple[RuleSet, PatientContext | None]:
-        ctx = self.overrides.get(patient)
-        return effective_ruleset(self.base, ctx), ctx
+        hit = self._rules.get(patient)
+        if hit is None:
+            ctx = self.overrides.get(patient)
+            hit = self._rules[patient] = (effective_ruleset(self.base, ctx), ctx)
+        return hit
 
     # ---------------------------------------------------------------- emission
 
@@ -199,6 +203,10 @@ class _Run:
                     desired = stale_severity(rule, seen, self.now) if rule.enabled else None
                     if desired is None and (track is None or track.alert is None):
                         continue
+                    if (track is not None and track.alert is not None and desired is not None
+                            and track.alert.emitted and track.alert.severity == desired
+                            and not self._time_due(rule, track)):
+                        continue  # already sent at this severity: nothing new to say
                     track = self.w.write(patient, rule.id)
                     if seen is not None:
                         track.inputs = stale_inputs(seen, self.now)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import cache
 from typing import Any, Protocol
 
 from edge_rules.model import Observation
@@ -41,6 +42,7 @@ class EcgAnalysisLike(Protocol):
 EcgAnalyzer = Callable[[Any, float], EcgAnalysisLike]
 
 
+@cache
 def default_ecg_analyzer() -> EcgAnalyzer | None:
     """The real analyser, when ``edge_rules.ecg`` is installed."""
     try:

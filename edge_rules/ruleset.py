@@ -65,12 +65,22 @@ class RuleSet:
     _by_id: dict[str, Rule] = field(default_factory=dict, compare=False, hash=False, repr=False)
     _by_observable: dict[str, tuple[ThresholdRule, ...]] = field(
         default_factory=dict, compare=False, hash=False, repr=False)
+    _hash: int = field(default=0, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_id.update({r.id: r for r in self.rules})
         for r in self.rules:
             if isinstance(r, ThresholdRule):
                 self._by_observable[r.observable] = (*self._by_observable.get(r.observable, ()), r)
+
+    def __hash__(self) -> int:
+        # cached: the engine looks the effective rule set up per reading (lru_cache key)
+        h = self._hash
+        if not h:
+            h = hash((self.id, self.version, self.rules, self.tables, self.profiles, self.profile,
+                      self.max_reading_age_s))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def threshold_rules(self, observable: str) -> tuple[ThresholdRule, ...]:
         """Threshold rules testing ``observable``, in rule-set order (O(1) lookup)."""

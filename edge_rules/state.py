@@ -11,7 +11,6 @@ outbox write and reloads it after a restart neither re-fires nor forgets an aler
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,7 +22,7 @@ STATE_FORMAT = 1
 RECENT_IDS = 64
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class InputRef:
     msg_id: str | None
     observable: str
@@ -56,7 +55,7 @@ class OpenAlert:
     renotify: bool = False
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Snooze:
     severity: int
     until: datetime
@@ -79,10 +78,24 @@ class Track:
     clear_count: int = 0
 
     def clone(self) -> Track:
-        return copy.deepcopy(self)
+        # explicit (not deepcopy): this runs per reading; InputRef/Snooze are immutable
+        a = self.alert
+        return Track(
+            {k: TierTrack(t.active, t.breach_since, t.breach_count, t.clear_since, t.clear_count)
+             for k, t in self.tiers.items()},
+            self.last_end,
+            list(self.inputs),
+            None if a is None else OpenAlert(a.alert_id, a.severity, a.raised_at, a.emitted,
+                                             a.emitted_severity, a.last_emit_at, a.events,
+                                             a.held, a.renotify),
+            self.snooze,
+            list(self.pending),
+            self.confirmed,
+            self.clear_count,
+        )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class StreamSeen:
     last_end: datetime
     msg_id: str | None
