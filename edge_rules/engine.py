@@ -86,8 +86,9 @@ class _Run:
     """One evaluate() call: the state writer, the output list and per-patient context."""
 
     def __init__(self, state: EngineState, now: datetime, ruleset: RuleSet,
-                 overrides: Mapping[str, PatientContext] | None) -> None:
+                 overrides: Mapping[str, PatientContext] | None, origin: str) -> None:
         self.w = StateWriter(state)
+        self.origin = origin
         self.now = now
         self.base = ruleset
         self.overrides = overrides or {}
@@ -130,7 +131,8 @@ class _Run:
                 if a.emitted:
                     self.out.append(build_alert(patient=patient, rule=rule, rule_version=version,
                                                 alert=a, state=AlertState.CLEARED, track=track,
-                                                now=now, tz=tz, reason=reason))
+                                                now=now, tz=tz, reason=reason,
+                                                origin=self.origin))
                 track.alert = None
             return
         if a is None:
@@ -154,7 +156,8 @@ class _Run:
         if state is None:
             return
         self.out.append(build_alert(patient=patient, rule=rule, rule_version=version, alert=a,
-                                    state=state, track=track, now=now, tz=tz))
+                                    state=state, track=track, now=now, tz=tz,
+                                    origin=self.origin))
         a.emitted, a.emitted_severity, a.last_emit_at = True, int(desired), now
         a.held, a.renotify = None, False
 
@@ -246,11 +249,13 @@ def evaluate(
     ruleset: RuleSet,
     overrides: Mapping[str, PatientContext] | None = None,
     ecg_analyzer: EcgAnalyzer | object | None = _DEFAULT_SENTINEL,
+    origin: str = "gateway",
 ) -> tuple[list[Alert], EngineState]:
     """Evaluate new readings (possibly none: a timer tick) at instant ``now``.
 
     ``overrides`` maps patient pseudonym → :class:`PatientContext` (timezone, quiet hours,
     clinician and family overrides). ``ecg_analyzer`` defaults to ``edge_rules.ecg.analyze``.
+    ``origin`` ("gateway" or "cloud") is stamped on every alert.
     Readings are processed in (measured_at, msg_id) order, so the result does not depend on
     the order they were passed in.
     """
@@ -260,7 +265,7 @@ def evaluate(
         default_ecg_analyzer() if ecg_analyzer is _DEFAULT_SENTINEL
         else cast("EcgAnalyzer | None", ecg_analyzer)
     )
-    run = _Run(state, now, ruleset, overrides)
+    run = _Run(state, now, ruleset, overrides, origin)
     for reading in sorted(readings, key=lambda r: (r.measured_at, r.msg_id)):
         run.reading(reading, analyzer)
     run.tick()

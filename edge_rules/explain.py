@@ -160,7 +160,7 @@ def explanation(rule: Rule, sev: Severity, state: AlertState, track: Track, tz: 
 
 def build_alert(*, patient: str, rule: Rule, rule_version: str, alert: OpenAlert,
                 state: AlertState, track: Track, now: datetime, tz: str,
-                reason: str | None = None) -> Alert:
+                reason: str | None = None, origin: str = "gateway") -> Alert:
     sev = Severity(alert.severity)
     alert.events += 1
     title = rule.title
@@ -188,4 +188,5 @@ def build_alert(*, patient: str, rule: Rule, rule_version: str, alert: OpenAlert
         updated_at=now,
         cleared_at=now if state is AlertState.CLEARED else None,
         simulated=any(i.simulated for i in track.inputs),
+        origin=origin,
     )

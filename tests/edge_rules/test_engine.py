@@ -300,3 +300,9 @@ def test_disabling_a_rule_closes_its_open_alert() -> None:
     }
     out, _ = evaluate([glucose(at(5), 55)], d.state, at(5), ruleset=DEFAULTS, overrides=off)
     assert events(out) == [("glucose_low", "warning", "cleared")]
+
+
+def test_cloud_origin_is_stamped() -> None:
+    out, _ = evaluate([glucose(at(0), 60)], EngineState(), at(0), ruleset=DEFAULTS,
+                      origin="cloud")
+    assert [a.origin for a in out] == ["cloud"]
