@@ -303,6 +303,5 @@ def test_disabling_a_rule_closes_its_open_alert() -> None:
 
 
 def test_cloud_origin_is_stamped() -> None:
-    out, _ = evaluate([glucose(at(0), 60)], EngineState(), at(0), ruleset=DEFAULTS,
-                      origin="cloud")
+    out, _ = evaluate([glucose(at(0), 60)], EngineState(), at(0), ruleset=DEFAULTS, origin="cloud")
     assert [a.origin for a in out] == ["cloud"]

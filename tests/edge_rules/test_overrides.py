@@ -226,3 +226,19 @@ def test_glucose_overrides_must_state_their_unit() -> None:
             DEFAULTS, ctx({"rules": {"glucose_low": {"tier": {"warning": {"lt": 4.0}}}}})
         )
     assert info.value.field == "unit" and "explicit unit" in info.value.reason
+
+
+def test_the_documented_override_example_is_valid() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "rules.md").read_text()
+    block = re.search(r"```json\n(\{\"timezone\".*?)```", doc, re.S)
+    assert block is not None
+    c = PatientContext.from_mapping(json.loads(block.group(1)))
+    rs = effective_ruleset(DEFAULTS, c)
+    low = rs.rule("glucose_low")
+    assert isinstance(low, ThresholdRule) and low.tiers[0].limit == 80  # family tightened
+    assert not rs.rule("heart_rate_high").enabled
+    assert rule_version(rs, c) == f"{DEFAULTS.version}+c7+f2"
