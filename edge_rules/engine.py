@@ -37,7 +37,7 @@ from edge_rules.observations import (
     reading_span,
     stream_of,
 )
-from edge_rules.overrides import PatientContext, effective_ruleset, rule_version
+from edge_rules.overrides import OverrideError, PatientContext, effective_ruleset, rule_version
 from edge_rules.ruleset import RuleSet
 from edge_rules.schedule import active_window, local_hhmm, window_end
 from edge_rules.state import EngineState, OpenAlert, StateWriter, StreamSeen, Track
@@ -94,13 +94,34 @@ class _Run:
         self.overrides = overrides or {}
         self.out: list[Alert] = []
         self._rules: dict[str, tuple[RuleSet, PatientContext | None]] = {}
+        self.held: list[Held] = []
+        self.errors: list[OverrideProblem] = []
 
     def rules_for(self, patient: str) -> tuple[RuleSet, PatientContext | None]:
         hit = self._rules.get(patient)
         if hit is None:
             ctx = self.overrides.get(patient)
-            hit = self._rules[patient] = (effective_ruleset(self.base, ctx), ctx)
+            try:
+                rs = effective_ruleset(self.base, ctx)
+            except OverrideError as exc:
+                # A broken override must not silence the patient: fall back to the site rules
+                # (timezone and quiet hours kept) and report it. Validate configs on arrival
+                # with effective_ruleset() so this never happens in practice.
+                self.errors.append(OverrideProblem(patient, str(exc)))
+                assert ctx is not None
+                rs, ctx = self._fallback(ctx)
+            hit = self._rules[patient] = (rs, ctx)
         return hit
+
+    def _fallback(self, ctx: PatientContext) -> tuple[RuleSet, PatientContext]:
+        """Clinician layer alone if it is valid (a bad family layer is dropped), else the base."""
+        if ctx.clinician is not None:
+            clinician_only = PatientContext(ctx.timezone, ctx.quiet_hours, ctx.clinician)
+            try:
+                return effective_ruleset(self.base, clinician_only), clinician_only
+            except OverrideError:
+                pass
+        return self.base, PatientContext(ctx.timezone, ctx.quiet_hours)
 
     # ---------------------------------------------------------------- emission
 
@@ -139,9 +160,11 @@ class _Run:
             first = track.inputs[-1].msg_id if track.inputs else None
             key = f"{patient}/{rule.id}/{now.isoformat()}/{first}"
             a = track.alert = OpenAlert(derived_ulid(now, key), int(desired), now)
-        a.severity = int(desired)
+        previous, a.severity = a.severity, int(desired)
         held = self.hold_reason(rule, track, desired, ctx)
         if held is not None:
+            if a.held != held or previous != a.severity:
+                self.held.append(Held(patient, rule.id, a.alert_id, desired, held, now))
             a.held = held
             return
         state: AlertState | None = None
@@ -189,6 +212,10 @@ class _Run:
         for rule in rs.bp_rules():
             if rule.enabled:
                 track = self.w.write(patient, rule.id)
+                # a pending first reading whose window has passed expires before this one counts
+                expired = expire_bp(rule, track, by["systolic"].end)
+                if expired is not None:
+                    self.reconcile(patient, rule, track, bp_severity(rule, track), rs, ctx, expired)
                 reason = step_bp(rule, track, by["systolic"], by["diastolic"])
                 self.reconcile(patient, rule, track, bp_severity(rule, track), rs, ctx, reason)
 
@@ -241,6 +268,32 @@ class _Run:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """An alert event not sent (yet) because of a snooze or quiet hours — for the audit log."""
+
+    patient: str
+    rule_id: str
+    alert_id: str
+    severity: Severity
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideProblem:
+    patient: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    alerts: list[Alert]
+    state: EngineState
+    held: list[Held]  # new holds only (not repeated every tick)
+    override_errors: list[OverrideProblem]
+
+
 def evaluate(
     readings: Iterable[ReadingBase],
     state: EngineState,
@@ -259,6 +312,22 @@ def evaluate(
     Readings are processed in (measured_at, msg_id) order, so the result does not depend on
     the order they were passed in.
     """
+    result = evaluate_detailed(readings, state, now, ruleset=ruleset, overrides=overrides,
+                               ecg_analyzer=ecg_analyzer, origin=origin)
+    return result.alerts, result.state
+
+
+def evaluate_detailed(
+    readings: Iterable[ReadingBase],
+    state: EngineState,
+    now: datetime,
+    *,
+    ruleset: RuleSet,
+    overrides: Mapping[str, PatientContext] | None = None,
+    ecg_analyzer: EcgAnalyzer | object | None = _DEFAULT_SENTINEL,
+    origin: str = "gateway",
+) -> Evaluation:
+    """:func:`evaluate` plus the suppression decisions and override problems, for logging."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
     analyzer = (
@@ -269,4 +338,4 @@ def evaluate(
     for reading in sorted(readings, key=lambda r: (r.measured_at, r.msg_id)):
         run.reading(reading, analyzer)
     run.tick()
-    return run.out, run.w.new
+    return Evaluation(run.out, run.w.new, run.held, run.errors)

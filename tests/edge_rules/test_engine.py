@@ -305,3 +305,45 @@ def test_disabling_a_rule_closes_its_open_alert() -> None:
 def test_cloud_origin_is_stamped() -> None:
     out, _ = evaluate([glucose(at(0), 60)], EngineState(), at(0), ruleset=DEFAULTS, origin="cloud")
     assert [a.origin for a in out] == ["cloud"]
+
+
+def test_holds_are_reported_once_for_the_audit_log() -> None:
+    from edge_rules.engine import evaluate_detailed
+
+    ctx = {P: PatientContext.from_mapping({"quiet_hours": [{"start": "00:00", "end": "23:59"}]})}
+    first = evaluate_detailed(
+        [glucose(at(0), 65, cgm=False)], EngineState(), at(0), ruleset=DEFAULTS, overrides=ctx
+    )
+    assert first.alerts == [] and [h.rule_id for h in first.held] == ["glucose_low"]
+    assert "quiet hours 00:00–23:59" in first.held[0].reason
+    again = evaluate_detailed([], first.state, at(5), ruleset=DEFAULTS, overrides=ctx)
+    assert again.held == []  # same hold, not re-logged every tick
+
+
+def test_a_broken_override_falls_back_instead_of_silencing_the_patient() -> None:
+    from edge_rules.engine import evaluate_detailed
+
+    bad_family = {
+        "clinician": {"version": "4", "rules": {"heart_rate_high": {"enabled": False}}},
+        "family": {"rules": {"glucose_low": {"enabled": False}}},
+    }
+    # PatientContext parses the shape; the family rule is rejected when evaluated
+    ctx = {P: PatientContext.from_mapping(bad_family)}
+    result = evaluate_detailed(
+        [glucose(at(0), 60, cgm=False)], EngineState(), at(0), ruleset=DEFAULTS, overrides=ctx
+    )
+    assert [a.rule_id for a in result.alerts] == ["glucose_low"]
+    assert result.alerts[0].rule_version == f"{DEFAULTS.version}+c4"  # clinician layer kept
+    assert "may not disable" in result.override_errors[0].error
+
+
+def test_an_expired_bp_first_reading_is_closed_before_a_late_second_one() -> None:
+    d = Driver()
+    d.feed(bp(at(0), 185, 100))
+    d.feed(bp(at(8), 186, 100))  # no tick in between: the first expired at 5 min
+    assert events(d.alerts) == [
+        ("bp_severe", "info", "open"),
+        ("bp_severe", "info", "cleared"),
+        ("bp_severe", "info", "open"),
+    ]
+    assert d.alerts[0].alert_id != d.alerts[2].alert_id
