@@ -51,7 +51,7 @@ from edge_rules.steps import (
     step_threshold,
 )
 from vitals.alerts import Alert, AlertState, Severity
-from vitals.readings import BloodPressure, ReadingBase
+from vitals.readings import BloodPressure, BpStatus, ReadingBase
 
 _DEFAULT_SENTINEL = object()
 
@@ -198,7 +198,8 @@ class _Run:
             return  # device-memory backfill: history, not a reason to page now
         observations = observe(reading, analyzer)
         if isinstance(reading, BloodPressure):
-            self._bp(patient, rs, ctx, observations)
+            irregular = BpStatus.IRREGULAR_PULSE in reading.status
+            self._bp(patient, rs, ctx, observations, reading.msg_id if irregular else None)
         for o in observations:
             for rule in rs.threshold_rules(o.observable):
                 if rule.enabled and (not rule.kinds or o.kind in rule.kinds):
@@ -207,11 +208,13 @@ class _Run:
                         self.reconcile(patient, rule, track, active_severity(rule, track), rs, ctx)
 
     def _bp(self, patient: str, rs: RuleSet, ctx: PatientContext | None,
-            observations: list[Observation]) -> None:
+            observations: list[Observation], flagged: str | None) -> None:
         by = {o.observable: o for o in observations}
         for rule in rs.bp_rules():
             if rule.enabled:
                 track = self.w.write(patient, rule.id)
+                if flagged is not None:
+                    track.flagged = [*track.flagged[-3:], flagged]
                 # a pending first reading whose window has passed expires before this one counts
                 expired = expire_bp(rule, track, by["systolic"].end)
                 if expired is not None:

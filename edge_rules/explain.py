@@ -121,13 +121,16 @@ def _explain_bp(rule: BpConfirmRule, sev: Severity, state: AlertState, track: Tr
     readings = " and ".join(_bp(s, d, tz) for s, d in pairs) or "?"
     if state is AlertState.CLEARED:
         return f"Blood pressure {readings}: {reason or 'below the clear limits'}; alert cleared."
+    flagged = {i.msg_id for i in track.inputs} & set(track.flagged)
+    caveat = (" The cuff flagged an irregular pulse; cuff readings are less reliable then."
+              if flagged else "")
     if sev >= rule.severity:
         return (f"Blood pressure {readings}: both readings, taken "
                 f"{format_duration(rule.confirm_min_s)}–{format_duration(rule.confirm_max_s)} "
-                f"apart, are at or above the severe limit ({limit}).")
+                f"apart, are at or above the severe limit ({limit}).{caveat}")
     return (f"One blood-pressure reading {readings} is at or above the severe limit ({limit}). "
             f"Re-measure after {format_duration(rule.confirm_min_s)} of seated rest (within "
-            f"{format_duration(rule.confirm_max_s)}); a single reading pages no one.")
+            f"{format_duration(rule.confirm_max_s)}); a single reading pages no one.{caveat}")
 
 
 def _explain_stale(rule: StaleRule, sev: Severity, state: AlertState, track: Track,

@@ -76,6 +76,8 @@ class Track:
     pending: list[InputRef] = field(default_factory=list)
     confirmed: bool = False
     clear_count: int = 0
+    #: blood pressure: msg_ids of recent readings the cuff flagged "irregular pulse"
+    flagged: list[str] = field(default_factory=list)
 
     def clone(self) -> Track:
         # explicit (not deepcopy): this runs per reading; InputRef/Snooze are immutable
@@ -92,6 +94,7 @@ class Track:
             list(self.pending),
             self.confirmed,
             self.clear_count,
+            list(self.flagged),
         )
 
 

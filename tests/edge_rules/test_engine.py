@@ -347,3 +347,16 @@ def test_an_expired_bp_first_reading_is_closed_before_a_late_second_one() -> Non
         ("bp_severe", "info", "open"),
     ]
     assert d.alerts[0].alert_id != d.alerts[2].alert_id
+
+
+def test_irregular_pulse_flag_is_mentioned() -> None:
+    from vitals.readings import BpStatus
+
+    d = Driver()
+    flagged = bp(at(0), 185, 100).model_copy(
+        update={"status": frozenset({BpStatus.IRREGULAR_PULSE})}
+    )
+    (info,) = d.feed(flagged)
+    assert "irregular pulse" in info.explanation
+    (urgent,) = d.feed(bp(at(2), 185, 100))
+    assert "irregular pulse" in urgent.explanation  # the first of the pair was flagged

@@ -137,3 +137,29 @@ def test_bp_crisis_confirmation_cites_both_readings() -> None:
 
 def test_scenario_files_are_in_the_package() -> None:
     assert all(Path(p).parent.name == "scenarios" for p in SCENARIOS.values())
+
+
+def test_scenario_loader_errors_name_the_file(tmp_path: Path) -> None:
+    from firmware_sim.scenario import ScenarioError
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[scenario]\npatient = "x"\nstart = "yesterday"\nduration = "1m"\n')
+    with pytest.raises(ScenarioError, match=r"bad\.toml"):
+        load_scenario(bad)
+    series = tmp_path / "series.toml"
+    series.write_text(
+        '[scenario]\npatient = "x"\nstart = "2026-01-01T00:00:00Z"\nduration = "1m"\n'
+        "[[glucose]]\nmg_dl = [100, 110]\n"
+    )
+    with pytest.raises(ScenarioError, match="needs 'every'"):
+        load_scenario(series)
+
+
+def test_synthetic_ecg_and_readings_are_simulated_and_timed() -> None:
+    scn = load_scenario(SCENARIOS["af_episode"])
+    strips = [r for r in scn.readings if r.kind == "ecg"]
+    assert all(r.simulated for r in scn.readings)
+    assert [(s.start - scn.start).total_seconds() for s in strips[:3]] == [0, 30, 60]
+    assert max(strips[0].samples_uv) > 1000  # R waves ~1.2 mV
+    glucose = load_scenario(SCENARIOS["stale_cgm"]).readings[0]
+    assert glucose.unit_received == "mmol/L" and round(glucose.mg_dl) == 117
