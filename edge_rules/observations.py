@@ -1,8 +1,8 @@
 """Readings → observations (the values rules test), including ECG strip analysis.
 
-The ECG analysis lives in :mod:`edge_rules.ecg` (another module's job); rules only need the
-few fields of :class:`EcgAnalysisLike`, so the engine depends on that protocol and tests can
-pass an in-memory analyser.
+The ECG analysis lives in :mod:`edge_rules.ecg`; rules only need the few fields of
+:class:`EcgAnalysisLike`, so the engine depends on that protocol (the real ``analyze`` by
+default) and unit tests can pass an in-memory analyser.
 """
 
 from __future__ import annotations
@@ -43,12 +43,10 @@ EcgAnalyzer = Callable[[Any, float], EcgAnalysisLike]
 
 
 @cache
-def default_ecg_analyzer() -> EcgAnalyzer | None:
-    """The real analyser, when ``edge_rules.ecg`` is installed."""
-    try:
-        from edge_rules.ecg import analyze  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
+def default_ecg_analyzer() -> EcgAnalyzer:
+    """The real analyser, :func:`edge_rules.ecg.analyze` (imported lazily: numpy/scipy)."""
+    from edge_rules.ecg import analyze
+
     fn: EcgAnalyzer = analyze
     return fn
 

@@ -163,3 +163,19 @@ def test_synthetic_ecg_and_readings_are_simulated_and_timed() -> None:
     assert max(strips[0].samples_uv) > 1000  # R waves ~1.2 mV
     glucose = load_scenario(SCENARIOS["stale_cgm"]).readings[0]
     assert glucose.unit_received == "mmol/L" and round(glucose.mg_dl) == 117
+
+
+def test_the_ecg_scenarios_exercise_what_they_claim() -> None:
+    import numpy as np
+
+    def verdicts(name: str) -> list[tuple[str, bool]]:
+        out = []
+        for r in load_scenario(SCENARIOS[name]).readings:
+            a = analyzer(np.asarray(r.samples_uv) / 1000.0, r.fs_hz)  # type: ignore[attr-defined]
+            out.append((str(a.quality.value), bool(a.af_suspected)))
+        return out
+
+    noisy = verdicts("noisy_ecg")
+    assert noisy and all(q != "good" for q, _ in noisy)  # rated unusable, not "no AF"
+    af = verdicts("af_episode")
+    assert [flag for _, flag in af[:5]] == [False, False, True, True, True]
