@@ -54,6 +54,8 @@ from vitals.alerts import Alert, AlertState, Severity
 from vitals.readings import BloodPressure, BpStatus, ReadingBase
 
 _DEFAULT_SENTINEL = object()
+#: Readings stamped further than this after ``now`` are rejected (device clock wrong).
+FUTURE_TOLERANCE_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ class _Run:
         self._rules: dict[str, tuple[RuleSet, PatientContext | None]] = {}
         self.held: list[Held] = []
         self.errors: list[OverrideProblem] = []
+        self.rejected: list[Rejected] = []
 
     def rules_for(self, patient: str) -> tuple[RuleSet, PatientContext | None]:
         hit = self._rules.get(patient)
@@ -188,10 +191,15 @@ class _Run:
 
     def reading(self, reading: ReadingBase, analyzer: EcgAnalyzer | None) -> None:
         patient = reading.patient
+        _, end = reading_span(reading)
+        if (end - self.now).total_seconds() > FUTURE_TOLERANCE_S:
+            # A future-dated reading (bad device clock) would hold off no-data alerts for as
+            # long as it lies; it is reported, not evaluated.
+            self.rejected.append(Rejected(patient, reading.msg_id, "measured in the future"))
+            return
         if not self.w.remember_id(patient, reading.msg_id):
             return  # a re-upload of a reading already evaluated
         rs, ctx = self.rules_for(patient)
-        _, end = reading_span(reading)
         self.w.see_stream(patient, stream_of(reading),
                           StreamSeen(end, reading.msg_id, reading.simulated))
         if (self.now - end).total_seconds() > rs.max_reading_age_s:
@@ -284,6 +292,13 @@ class Held:
 
 
 @dataclass(frozen=True, slots=True)
+class Rejected:
+    patient: str
+    msg_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class OverrideProblem:
     patient: str
     error: str
@@ -295,6 +310,7 @@ class Evaluation:
     state: EngineState
     held: list[Held]  # new holds only (not repeated every tick)
     override_errors: list[OverrideProblem]
+    rejected: list[Rejected]
 
 
 def evaluate(
@@ -341,4 +357,4 @@ def evaluate_detailed(
     for reading in sorted(readings, key=lambda r: (r.measured_at, r.msg_id)):
         run.reading(reading, analyzer)
     run.tick()
-    return Evaluation(run.out, run.w.new, run.held, run.errors)
+    return Evaluation(run.out, run.w.new, run.held, run.errors, run.rejected)

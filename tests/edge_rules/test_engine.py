@@ -360,3 +360,15 @@ def test_irregular_pulse_flag_is_mentioned() -> None:
     assert "irregular pulse" in info.explanation
     (urgent,) = d.feed(bp(at(2), 185, 100))
     assert "irregular pulse" in urgent.explanation  # the first of the pair was flagged
+
+
+def test_future_dated_readings_are_rejected_not_trusted() -> None:
+    from edge_rules.engine import evaluate_detailed
+
+    d = Driver()
+    d.feed(glucose(at(0), 100))
+    future = glucose(at(600), 40)  # device clock 10 h ahead
+    result = evaluate_detailed([future], d.state, at(1), ruleset=DEFAULTS)
+    assert result.alerts == [] and result.rejected[0].msg_id == future.msg_id
+    out, _ = evaluate([], result.state, at(31), ruleset=DEFAULTS)
+    assert events(out) == [("stale_cgm", "urgent", "open")]  # no-data alarm not held off
