@@ -164,12 +164,6 @@ class _Run:
             key = f"{patient}/{rule.id}/{now.isoformat()}/{first}"
             a = track.alert = OpenAlert(derived_ulid(now, key), int(desired), now)
         previous, a.severity = a.severity, int(desired)
-        held = self.hold_reason(rule, track, desired, ctx)
-        if held is not None:
-            if a.held != held or previous != a.severity:
-                self.held.append(Held(patient, rule.id, a.alert_id, desired, held, now))
-            a.held = held
-            return
         state: AlertState | None = None
         repeat = tier_policy(rule, desired).repeat_s
         if not a.emitted:
@@ -180,6 +174,13 @@ class _Run:
         ):
             state = AlertState.UPDATED
         if state is None:
+            a.held = None  # nothing due, so nothing is being held back
+            return
+        held = self.hold_reason(rule, track, desired, ctx)
+        if held is not None:
+            if a.held != held or previous != a.severity:
+                self.held.append(Held(patient, rule.id, a.alert_id, desired, held, now))
+            a.held = held
             return
         self.out.append(build_alert(patient=patient, rule=rule, rule_version=version, alert=a,
                                     state=state, track=track, now=now, tz=tz,

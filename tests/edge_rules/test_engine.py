@@ -372,3 +372,12 @@ def test_future_dated_readings_are_rejected_not_trusted() -> None:
     assert result.alerts == [] and result.rejected[0].msg_id == future.msg_id
     out, _ = evaluate([], result.state, at(31), ruleset=DEFAULTS)
     assert events(out) == [("stale_cgm", "urgent", "open")]  # no-data alarm not held off
+
+
+def test_a_hold_with_nothing_due_leaves_no_stale_delay_note() -> None:
+    ctx = {P: PatientContext.from_mapping({"quiet_hours": [{"start": "12:10", "end": "12:20"}]})}
+    d = Driver(contexts=ctx)
+    d.feed(glucose(at(0), 65, cgm=False))  # sent at 12:00, before quiet hours
+    d.feed(glucose(at(15), 64, cgm=False))  # in quiet hours, but nothing new to send
+    (urgent,) = d.feed(glucose(at(30), 50, cgm=False))
+    assert "Delayed" not in urgent.explanation
