@@ -182,6 +182,8 @@ class _Run:
                 self.held.append(Held(patient, rule.id, a.alert_id, desired, held, now))
             a.held = held
             return
+        if previous != a.severity:
+            a.held = None  # a new severity is a new event: it was not the one held back
         self.out.append(build_alert(patient=patient, rule=rule, rule_version=version, alert=a,
                                     state=state, track=track, now=now, tz=tz,
                                     origin=self.origin))

@@ -139,7 +139,7 @@ def _explain_stale(rule: StaleRule, sev: Severity, state: AlertState, track: Tra
     last = track.inputs[-1] if track.inputs else None
     at = local_hhmm(last.measured_at, tz) if last else "?"
     if state is AlertState.CLEARED:
-        return f"{what.capitalize()} readings resumed (latest at {at}); alert cleared."
+        return f"{what[0].upper()}{what[1:]} readings resumed (latest at {at}); alert cleared."
     tier = next((t for t in rule.tiers if t.severity == sev), rule.tiers[0])
     gap = format_duration(round(last.value) * 60) if last else "?"
     return (f"No {what} reading for {gap} (last at {at}); the {sev.label} limit is "

@@ -268,6 +268,10 @@ def test_quiet_hours_hold_warning_until_the_window_ends() -> None:
     night_owl = Driver(contexts=ctx)
     (urgent,) = night_owl.feed(glucose(night, 50, cgm=False))  # 23:00: urgent bypasses
     assert urgent.severity.label == "urgent" and "Delayed" not in urgent.explanation
+    later = Driver(contexts=ctx)
+    assert later.feed(glucose(night, 65, cgm=False)) == []  # warning held ...
+    (worse,) = later.feed(glucose(night + timedelta(minutes=10), 50, cgm=False))
+    assert "Delayed" not in worse.explanation  # ... the urgent itself was not
 
 
 def test_repeat_interval_renotifies_while_active() -> None:
