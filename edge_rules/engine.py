@@ -200,7 +200,7 @@ class _Run:
             # long as it lies; it is reported, not evaluated.
             self.rejected.append(Rejected(patient, reading.msg_id, "measured in the future"))
             return
-        if not self.w.remember_id(patient, reading.msg_id):
+        if not self.w.remember_id(patient, stream_of(reading), reading.msg_id):
             return  # a re-upload of a reading already evaluated
         rs, ctx = self.rules_for(patient)
         self.w.see_stream(patient, stream_of(reading),
@@ -223,7 +223,11 @@ class _Run:
         by = {o.observable: o for o in observations}
         for rule in rs.bp_rules():
             if rule.enabled:
+                if (prior := self.w.read(patient, rule.id)) is not None and (
+                        prior.last_end is not None and by["systolic"].end <= prior.last_end):
+                    continue  # older than (or as old as) a cuff reading already evaluated
                 track = self.w.write(patient, rule.id)
+                track.last_end = by["systolic"].end
                 if flagged is not None:
                     track.flagged = [*track.flagged[-3:], flagged]
                 # a pending first reading whose window has passed expires before this one counts

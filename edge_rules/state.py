@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 
 #: Bump when the layout changes; :func:`state_from_json` refuses other versions loudly.
 STATE_FORMAT = 1
-#: How many recent msg_ids per patient are kept to drop re-uploaded duplicates.
+#: How many recent msg_ids per (patient, stream) are kept to drop re-uploaded duplicates.
 RECENT_IDS = 64
 
 
@@ -112,8 +112,9 @@ class EngineState:
     tracks: dict[str, dict[str, Track]] = field(default_factory=dict)
     #: patient → stream → last reading seen
     streams: dict[str, dict[str, StreamSeen]] = field(default_factory=dict)
-    #: patient → recent msg_ids (oldest first)
-    recent_ids: dict[str, list[str]] = field(default_factory=dict)
+    #: patient → stream → recent msg_ids (oldest first); per stream so that a 1-Hz heart-rate
+    #: stream cannot push a blood-pressure reading out of the window
+    recent_ids: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def track(self, patient: str, rule_id: str) -> Track | None:
         return self.tracks.get(patient, {}).get(rule_id)
@@ -182,10 +183,11 @@ class StateWriter:
             streams[stream] = seen
             self.new.streams[patient] = streams
 
-    def remember_id(self, patient: str, msg_id: str) -> bool:
+    def remember_id(self, patient: str, stream: str, msg_id: str) -> bool:
         """False when ``msg_id`` was seen recently (a re-upload: skip it)."""
-        ids = self.new.recent_ids.get(patient, [])
+        per_stream = self.new.recent_ids.get(patient, {})
+        ids = per_stream.get(stream, [])
         if msg_id in ids:
             return False
-        self.new.recent_ids[patient] = [*ids[-(RECENT_IDS - 1):], msg_id]
+        self.new.recent_ids[patient] = {**per_stream, stream: [*ids[-(RECENT_IDS - 1):], msg_id]}
         return True

@@ -385,3 +385,16 @@ def test_a_hold_with_nothing_due_leaves_no_stale_delay_note() -> None:
     d.feed(glucose(at(15), 64, cgm=False))  # in quiet hours, but nothing new to send
     (urgent,) = d.feed(glucose(at(30), 50, cgm=False))
     assert "Delayed" not in urgent.explanation
+
+
+def test_a_flood_of_heart_rate_does_not_let_a_bp_re_upload_count_twice() -> None:
+    d = Driver()
+    d.feed([bp(at(0), 185, 100), bp(at(2), 186, 100)])  # confirmed
+    low = bp(at(10), 140, 85)
+    d.feed(low)
+    d.feed([hr(at(10, s), 70) for s in range(100)])
+    d.feed(low, now=at(12))  # the same cuff reading uploaded again
+    assert events(d.alerts)[-1] == ("bp_severe", "urgent", "updated")  # not cleared
+    older = bp(at(9), 140, 85)  # an older reading arriving late does not count either
+    d.feed(older, now=at(12))
+    assert events(d.alerts)[-1] == ("bp_severe", "urgent", "updated")

@@ -94,4 +94,5 @@ def test_state_writer_is_copy_on_write() -> None:
     w2 = StateWriter(w.new)
     w2.write("p", "r").confirmed = False
     assert w.new.tracks["p"]["r"].confirmed is True
-    assert w2.remember_id("p", "A") and not w2.remember_id("p", "A")
+    assert w2.remember_id("p", "bp", "A") and not w2.remember_id("p", "bp", "A")
+    assert w2.remember_id("p", "cgm", "A")  # rings are per stream
