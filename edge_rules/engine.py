@@ -51,7 +51,7 @@ from edge_rules.steps import (
     step_threshold,
 )
 from vitals.alerts import Alert, AlertState, Severity
-from vitals.readings import BloodPressure, BpStatus, ReadingBase
+from vitals.readings import BloodPressure, BpStatus, EcgStrip, ReadingBase
 
 _DEFAULT_SENTINEL = object()
 #: Readings stamped further than this after ``now`` are rejected (device clock wrong).
@@ -356,12 +356,14 @@ def evaluate_detailed(
     """:func:`evaluate` plus the suppression decisions and override problems, for logging."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
-    analyzer = (
-        default_ecg_analyzer() if ecg_analyzer is _DEFAULT_SENTINEL
-        else cast("EcgAnalyzer | None", ecg_analyzer)
-    )
+    batch = sorted(readings, key=lambda r: (r.measured_at, r.msg_id))
+    analyzer: EcgAnalyzer | None = None
+    if ecg_analyzer is not _DEFAULT_SENTINEL:
+        analyzer = cast("EcgAnalyzer | None", ecg_analyzer)
+    elif any(isinstance(r, EcgStrip) for r in batch):
+        analyzer = default_ecg_analyzer()  # imported on first use (numpy/scipy start-up)
     run = _Run(state, now, ruleset, overrides, origin)
-    for reading in sorted(readings, key=lambda r: (r.measured_at, r.msg_id)):
+    for reading in batch:
         run.reading(reading, analyzer)
     run.tick()
     return Evaluation(run.out, run.w.new, run.held, run.errors, run.rejected)
