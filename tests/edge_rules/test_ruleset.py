@@ -97,3 +97,15 @@ def test_a_broken_profile_fails_at_load(tmp_path: Path) -> None:
     with pytest.raises(RuleSetError) as info:
         load_ruleset(tmp_path)
     assert info.value.rule_id == "hr" and info.value.field == "tier.warning.gt"
+
+
+def test_the_documented_rule_file_example_loads() -> None:
+    import re
+
+    from edge_rules.ruleset import loads_ruleset
+
+    doc = (Path(__file__).parents[2] / "docs" / "rules.md").read_text()
+    block = re.search(r"## Rule files\n\n```toml\n(.*?)```", doc, re.S)
+    assert block is not None
+    rule = loads_ruleset(block.group(1)).rule("glucose_low")
+    assert isinstance(rule, ThresholdRule) and rule.tiers[0].repeat_s == 3600
