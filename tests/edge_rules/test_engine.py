@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from rules_helpers import DEFAULTS, Driver, P, at, bp, events, glucose, hr, strip
 
 from edge_rules.engine import evaluate
 from edge_rules.overrides import PatientContext
 from edge_rules.ruleset import loads_ruleset
 from edge_rules.state import EngineState, state_to_json
+from tests.edge_rules.rules_helpers import DEFAULTS, Driver, P, at, bp, events, glucose, hr, strip
 from vitals.alerts import AlertState
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from rules_helpers import DEFAULTS, Driver, P, at, bp, glucose, hr, strip
-
 from edge_rules.overrides import PatientContext
+from tests.edge_rules.rules_helpers import DEFAULTS, Driver, P, at, bp, glucose, hr, strip
 
 
 def all_alerts() -> list:  # type: ignore[type-arg]

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from rules_helpers import bp
-
 from edge_rules.home_bp import home_bp_722, sessions
+from tests.edge_rules.rules_helpers import bp
 from vitals.readings import BloodPressure
 
 SH = ZoneInfo("Asia/Shanghai")

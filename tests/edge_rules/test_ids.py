@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from rules_helpers import at
-
 from edge_rules.ids import derived_ulid
+from tests.edge_rules.rules_helpers import at
 from vitals.ids import is_msg_id
 
 

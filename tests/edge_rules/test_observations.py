@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 
-from rules_helpers import at, bp, fake_analyze, glucose, hr, strip
-
 from edge_rules.observations import observe, stream_of
+from tests.edge_rules.rules_helpers import at, bp, fake_analyze, glucose, hr, strip
 
 
 def test_streams() -> None:

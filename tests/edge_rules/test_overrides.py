@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rules_helpers import DEFAULTS
 
 from edge_rules.model import BpConfirmRule, StaleRule, ThresholdRule
 from edge_rules.overrides import (
@@ -16,6 +15,7 @@ from edge_rules.overrides import (
     effective_ruleset,
     rule_version,
 )
+from tests.edge_rules.rules_helpers import DEFAULTS
 
 
 def ctx(

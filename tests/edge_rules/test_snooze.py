@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from rules_helpers import DEFAULTS, Driver, P, at, events, glucose
 
 from edge_rules.snooze import SnoozeError, snooze, unsnooze
+from tests.edge_rules.rules_helpers import DEFAULTS, Driver, P, at, events, glucose
 from vitals.alerts import Severity
 
 

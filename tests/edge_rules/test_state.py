@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rules_helpers import DEFAULTS, Driver, at, glucose, hr
 
 from edge_rules.engine import evaluate
 from edge_rules.state import (
@@ -15,6 +14,7 @@ from edge_rules.state import (
     state_from_json,
     state_to_json,
 )
+from tests.edge_rules.rules_helpers import DEFAULTS, Driver, at, glucose, hr
 from vitals.readings import ReadingBase
 
 values = st.lists(st.integers(min_value=35, max_value=320), min_size=1, max_size=30)
@@ -61,9 +61,8 @@ def test_batch_order_does_not_matter(vals: list[int], data: st.DataObject) -> No
 
 
 def test_round_trip_keeps_open_alerts_snoozes_and_pending_confirmations() -> None:
-    from rules_helpers import P, bp
-
     from edge_rules.snooze import snooze
+    from tests.edge_rules.rules_helpers import P, bp
 
     d = Driver()
     d.feed(glucose(at(0), 60))

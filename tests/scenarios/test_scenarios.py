@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scenario_ecg import analyzer
 
 from edge_rules.engine import evaluate
 from edge_rules.overrides import PatientContext
@@ -21,6 +20,7 @@ from edge_rules.ruleset import load_ruleset, parse_duration
 from edge_rules.snooze import snooze
 from edge_rules.state import EngineState, state_from_json, state_to_json
 from firmware_sim.scenario import Scenario, load_scenario, scenario_files
+from tests.scenarios.scenario_ecg import analyzer
 from vitals.alerts import Alert
 
 
