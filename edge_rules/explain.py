@@ -98,6 +98,8 @@ def _explain_threshold(rule: ThresholdRule, sev: Severity, state: AlertState, tr
                 f"open at {sev.label} level.")
     else:
         value = _num(last.value, unit) if last else "?"
+        if last is not None and last.note:
+            value += f" ({last.note})"
         side = "below" if rule.direction is Direction.BELOW else "above"
         persist = ""
         if tier.for_s:

@@ -165,3 +165,5 @@ class Observation:
     simulated: bool
     kind: str
     stream: str
+    #: e.g. "meter shows LO": the value is the meter's limit, not a measurement
+    note: str | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from functools import cache
 from typing import Any, Protocol
@@ -21,6 +22,7 @@ from vitals.readings import (
     Glucose,
     GlucoseSampleType,
     HeartRate,
+    RangeFlag,
     ReadingBase,
     SpO2,
 )
@@ -87,7 +89,14 @@ def observe(reading: ReadingBase, analyzer: EcgAnalyzer | None) -> list[Observat
     if isinstance(reading, Glucose):
         control = reading.control_solution or reading.sample_type is (
             GlucoseSampleType.CONTROL_SOLUTION)
-        return [] if control else [obs("glucose", reading.mg_dl, "mg/dL")]
+        if control:
+            return []
+        g = obs("glucose", reading.mg_dl, "mg/dL")
+        if reading.range_flag is not None:
+            shown = "LO" if reading.range_flag is RangeFlag.LOW else "HI"
+            side = "below" if reading.range_flag is RangeFlag.LOW else "above"
+            g = replace(g, note=f"meter shows {shown}: {side} its measuring range")
+        return [g]
     if isinstance(reading, BloodPressure):
         out = [obs("systolic", reading.systolic, "mmHg"),
                obs("diastolic", reading.diastolic, "mmHg")]

@@ -30,6 +30,7 @@ class InputRef:
     unit: str
     measured_at: datetime
     simulated: bool
+    note: str | None = None
 
 
 @dataclass(slots=True)

@@ -20,7 +20,7 @@ KEEP_INPUTS = 3
 
 
 def ref(o: Observation) -> InputRef:
-    return InputRef(o.msg_id, o.observable, o.value, o.unit, o.end, o.simulated)
+    return InputRef(o.msg_id, o.observable, o.value, o.unit, o.end, o.simulated, o.note)
 
 
 def active_severity(rule: ThresholdRule, track: Track) -> Severity | None:

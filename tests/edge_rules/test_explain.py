@@ -63,3 +63,12 @@ def test_af_alert_wording() -> None:
     af = next(a for a in all_alerts() if a.rule_id == "ecg_possible_af")
     assert af.title == ("Possible atrial fibrillation — irregular rhythm pattern, clinician review")
     assert "not a diagnosis" in af.explanation
+
+
+def test_meter_lo_is_called_out() -> None:
+    from vitals.readings import RangeFlag
+
+    lo = glucose(at(0), 20, cgm=False).model_copy(update={"range_flag": RangeFlag.LOW})
+    (a,) = Driver().feed(lo)
+    assert "Glucose 20 mg/dL (meter shows LO: below its measuring range)" in a.explanation
+    assert a.severity.label == "urgent"
