@@ -70,6 +70,8 @@ class IngestWorker:
             try:
                 await self._session()
             except (aiomqtt.MqttError, StoreUnavailable) as exc:
+                if self.connected.is_set():  # we had a working session: start backoff afresh
+                    delay = self.config.backoff_initial_s
                 log.warning("%s: %s; reconnecting in %.1f s", self.config.worker_id, exc, delay)
             finally:
                 self.connected.clear()
