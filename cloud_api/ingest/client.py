@@ -12,7 +12,8 @@ built in; this module is the only place to change then.
 Alerts first: aiomqtt accepts a ``queue_type`` for its incoming queue; a priority queue
 ordered by topic kind hands alert batches to the worker before queued reading batches.
 Their PUBACKs may then go out of arrival order; MQTT 5 §4.6 asks clients to keep PUBACK
-order, but brokers match PUBACKs by packet id (mosquitto does; tested here), and the
+order, but brokers match PUBACKs by packet id (mosquitto does: see test_worker.py
+::test_queued_alert_overtakes_queued_readings), and the
 reordering stays within the Receive Maximum window.
 """
 

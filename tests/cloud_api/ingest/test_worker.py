@@ -262,3 +262,41 @@ async def test_batch_rejected_by_store_is_dead_lettered_not_looped(
     [letter] = letters(engine)
     assert letter.payload == payload and "rejected by the store" in letter.reason
     assert count(engine, ReadingRow.msg_id) == 0
+
+
+async def test_queued_alert_overtakes_queued_readings(
+    engine: Engine, mosquitto: Mosquitto, gateway: Gateway
+) -> None:
+    store = SqlStore(engine)
+
+    async def run_worker_until(ids: list[str]) -> None:
+        w = IngestWorker(config(mosquitto, "ingest-prio"), store, store)
+        task = asyncio.create_task(w.run())
+        try:
+            await asyncio.wait_for(w.connected.wait(), 10)
+            if ids:
+                await gateway.wait_acked(ids, within=20)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    await run_worker_until([])  # join the group with a persistent session, then go away
+    readings = [bp(minutes=i) for i in range(40)]
+    for item in readings:  # the backlog queues at the broker for our session
+        await gateway.publish(readings_payload(GW, item))
+    alert = Alert(
+        alert_id=new_msg_id(T0), msg_id=new_msg_id(T0), patient="demo-patient-1",
+        rule_id="bp.high", rule_version="1", severity=Severity.URGENT, title="BP above limit",
+        explanation="systolic 185 mmHg ≥ 180 mmHg", raised_at=T0, updated_at=T0, simulated=True,
+    )
+    await gateway.publish(encode(AlertsBatch(gateway=GW, sent_at=T0, items=(alert,))),
+                          kind=TopicKind.ALERTS)
+    await run_worker_until([alert.msg_id, *(r.msg_id for r in readings)])
+
+    from sqlalchemy.orm import Session
+    with Session(engine) as db:
+        alert_at = db.scalars(select(AlertEventRow.received_at)).one()
+        before = db.scalar(select(func.count(ReadingRow.msg_id))
+                           .where(ReadingRow.received_at < alert_at))
+    # FIFO would store all 40 readings first; alerts-first lets it overtake the backlog.
+    assert before is not None and before < 10
