@@ -54,12 +54,9 @@ class DateTime:
 
 def read_date_time(reader: Reader, what: str = "time stamp") -> DateTime:
     """Read and validate 7 Date Time bytes at the reader's position."""
-    year = reader.u16(what)
-    data, pos = reader.data, reader.pos
-    if pos + 5 > len(data):
-        reader.fail(f"truncated: {what} needs 7 bytes, {len(data) - pos + 2} left")
-    month, day, hours, minutes, seconds = data[pos : pos + 5]
-    reader.pos = pos + 5
+    raw = reader.raw(DATE_TIME_SIZE, what)
+    year = raw[0] | raw[1] << 8
+    month, day, hours, minutes, seconds = raw[2], raw[3], raw[4], raw[5], raw[6]
     if year != 0 and not 1582 <= year <= 9999:
         reader.fail(f"{what}: year {year} outside 1582..9999 (0 = unknown)")
     if month > 12 or day > 31 or hours > 23 or minutes > 59 or seconds > 59:

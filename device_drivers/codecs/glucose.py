@@ -21,7 +21,9 @@ from device_drivers.quirks import NO_QUIRKS, Quirks
 from device_drivers.uuids import GLUCOSE_FEATURE, GLUCOSE_MEASUREMENT, GLUCOSE_MEASUREMENT_CONTEXT
 
 
-class GlucoseFlag(IntFlag):
+class GlucoseFlag:
+    """Flags bits (plain ints: enum arithmetic is too slow for the decode hot path)."""
+
     TIME_OFFSET = 0x01
     CONCENTRATION = 0x02
     MOL_PER_L = 0x04
@@ -164,7 +166,9 @@ def encode_glucose_measurement(m: GlucoseMeasurement, quirks: Quirks = NO_QUIRKS
     return w.bytes()
 
 
-class ContextFlag(IntFlag):
+class ContextFlag:
+    """Flags bits of 0x2A34 (plain ints)."""
+
     CARBOHYDRATE = 0x01
     MEAL = 0x02
     TESTER_HEALTH = 0x04
@@ -269,7 +273,7 @@ def encode_glucose_context(c: GlucoseContext, quirks: Quirks = NO_QUIRKS) -> byt
         | (ContextFlag.HBA1C if c.hba1c_pct is not None else 0)
         | (ContextFlag.EXTENDED_FLAGS if c.extended_flags is not None else 0)
     )
-    w.u8(int(flags), "flags")
+    w.u8(flags, "flags")
     w.u16(c.sequence, "sequence number")
     if c.extended_flags is not None:
         w.u8(c.extended_flags, "extended flags")
