@@ -141,7 +141,6 @@ def glucose_to_reading(
         meal=v.MealContext[meal.name] if meal is not None else None,
         range_flag=range_flag,
         control_solution=m.is_control_solution,
-        sequence=m.sequence,
     )
 
 

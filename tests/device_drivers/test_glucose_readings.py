@@ -55,7 +55,7 @@ def test_real_v_gl1() -> None:
     assert r.sample_type is GlucoseSampleType.UNDETERMINED_PLASMA
     assert r.sample_location is GlucoseLocation.NOT_AVAILABLE
     assert r.range_flag is None and not r.control_solution
-    assert r.sequence == r.seq == 4
+    assert r.seq == 4
 
 
 def test_real_v_gl3_lo_with_context() -> None:
