@@ -173,7 +173,7 @@ def racp_values(draw: st.DrawFn) -> racp.RacpValue:
         return racp.RacpNumberOfRecords(draw(st.integers(0, 2 ** (8 * width) - 1)), width)
     if kind == "response":
         return racp.RacpResponse(draw(_u8), draw(st.sampled_from(racp.RacpResponseCode)))
-    op = draw(st.sampled_from(sorted(racp._RECORD_OPS) + [racp.RacpOpCode.ABORT_OPERATION]))
+    op = draw(st.sampled_from([*sorted(racp._RECORD_OPS), racp.RacpOpCode.ABORT_OPERATION]))
     if op is racp.RacpOpCode.ABORT_OPERATION:
         return racp.abort()
     operator = draw(st.sampled_from(list(racp.RacpOperator)[1:]))

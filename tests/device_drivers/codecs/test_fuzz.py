@@ -52,7 +52,7 @@ _EXTRA: dict[str, list[bytes]] = {
                 MderFloat(45, -1),
             )
         )
-    ],  # fmt: skip
+    ],
     uuids.PLX_CONTINUOUS_MEASUREMENT: [
         encode_plx_continuous(
             PlxContinuous(
@@ -67,7 +67,7 @@ _EXTRA: dict[str, list[bytes]] = {
                 MderFloat(45, -1),
             )
         )
-    ],  # fmt: skip
+    ],
     uuids.WEIGHT_MEASUREMENT: [
         encode_weight(
             WeightMeasurement(False, 14470, DateTime(2024, 5, 17, 8, 30, 0), 2, 236, 1750)
