@@ -6,9 +6,13 @@ field, so no decoder can fail with ``struct.error`` / ``IndexError`` or read pas
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable
+from enum import IntFlag
+from functools import lru_cache
+from typing import NoReturn, TypeVar
 
 from device_drivers.codecs.numbers import (
+    _SFLOAT_CACHE,
     Mder,
     MderSpecial,
     decode_float32,
@@ -17,6 +21,13 @@ from device_drivers.codecs.numbers import (
     encode_sfloat,
 )
 from device_drivers.errors import DecodeError, EncodeError
+
+F = TypeVar("F", bound=IntFlag)
+
+
+def cached_flags(cls: type[F]) -> Callable[[int], F]:
+    """``cls(value)`` memoised: building composite IntFlag values is slow in the hot path."""
+    return lru_cache(maxsize=4096)(cls)
 
 
 class Reader:
@@ -101,7 +112,8 @@ class Reader:
         raw = data[pos] << 8 | data[pos + 1] if big_endian else data[pos] | data[pos + 1] << 8
         if raw == 0x0801:
             self.fail(f"{what} is the reserved SFLOAT value 0x0801")
-        return decode_sfloat(raw)
+        value = _SFLOAT_CACHE.get(raw)
+        return value if value is not None else decode_sfloat(raw)
 
     def float32(self, what: str) -> Mder:
         value = decode_float32(self.u32(what))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum, IntFlag
 
-from device_drivers.codecs._binary import Reader, Writer
+from device_drivers.codecs._binary import Reader, Writer, cached_flags
 from device_drivers.codecs.date_time import DateTime, read_date_time, write_date_time
 from device_drivers.codecs.numbers import Mder, MderFloat, MderSpecial
 from device_drivers.quirks import NO_QUIRKS, Quirks
@@ -208,9 +208,12 @@ class BpFeature(IntFlag):
     MULTIPLE_BOND = 0x0020
 
 
+_bp_feature = cached_flags(BpFeature)
+
+
 def decode_bp_feature(payload: bytes, quirks: Quirks = NO_QUIRKS) -> BpFeature:
     reader = Reader(BLOOD_PRESSURE_FEATURE, payload)
-    value = BpFeature(reader.u16("feature bits"))
+    value = _bp_feature(reader.u16("feature bits"))
     reader.end()
     return value
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-from device_drivers.codecs._binary import Reader, Writer
+from device_drivers.codecs._binary import Reader, Writer, cached_flags
 from device_drivers.codecs.date_time import DateTime, read_date_time, write_date_time
 from device_drivers.codecs.numbers import Mder
 from device_drivers.quirks import NO_QUIRKS, Quirks
@@ -67,6 +67,9 @@ class SensorStatus(IntFlag):
     READ_INTERRUPTED = 1 << 9
     GENERAL_DEVICE_FAULT = 1 << 10
     TIME_FAULT = 1 << 11
+
+
+_sensor_status = cached_flags(SensorStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +126,7 @@ def decode_glucose_measurement(payload: bytes, quirks: Quirks = NO_QUIRKS) -> Gl
         concentration = r.sfloat("glucose concentration")
         type_location = r.u8("type-sample location")
         sample_type, location = type_location & 0x0F, type_location >> 4
-    status = SensorStatus(r.u16("sensor status")) if flags & GlucoseFlag.SENSOR_STATUS else None
+    status = _sensor_status(r.u16("sensor status")) if flags & GlucoseFlag.SENSOR_STATUS else None
     r.end()
     return GlucoseMeasurement(
         sequence=sequence,
@@ -313,9 +316,12 @@ class GlucoseFeature(IntFlag):
     MULTIPLE_BOND = 1 << 10
 
 
+_glucose_feature = cached_flags(GlucoseFeature)
+
+
 def decode_glucose_feature(payload: bytes, quirks: Quirks = NO_QUIRKS) -> GlucoseFeature:
     r = Reader(GLUCOSE_FEATURE, payload)
-    value = GlucoseFeature(r.u16("feature bits"))
+    value = _glucose_feature(r.u16("feature bits"))
     r.end()
     return value
 

@@ -87,3 +87,14 @@ def test_subprocess_wrapper() -> None:
     )  # fmt: skip
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.startswith("error: 2A37") and "Traceback" not in bad.stderr
+
+
+def test_through_root_cli_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    from device_drivers.cli import command
+    from vitals.cli import build_parser
+
+    parser = build_parser({"decode": command})
+    args = parser.parse_args(["decode", "--char", "2A52", "--hex", "0103010F00"])
+    assert args._command.run(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["value"]["operator"] == "GREATER_OR_EQUAL" and doc["value"]["operand"] == [15]

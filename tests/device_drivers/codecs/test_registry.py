@@ -27,7 +27,7 @@ def test_unknown(bad: str) -> None:
 
 
 def test_registry_is_unique_and_complete() -> None:
-    assert len({c.uuid for c in CODECS}) == len(CODECS) == 15
+    assert len({c.uuid for c in CODECS}) == len(CODECS) == 22
 
 
 @pytest.mark.parametrize("vector", ALL, ids=lambda v: v.id)
@@ -43,3 +43,15 @@ def test_decode_passes_quirks() -> None:
         decode("2A35", payload)
     value = decode("2A35", payload, quirks_for("Beurer", "BM85"))
     assert isinstance(value, BloodPressureMeasurement)
+
+
+def test_decode_error_carries_context_and_pickles() -> None:
+    import pickle
+
+    with pytest.raises(DecodeError) as info:
+        decode("2A37", b"\x10")
+    err = info.value
+    assert err.char_uuid == uuids.HEART_RATE_MEASUREMENT and err.payload_hex == "10"
+    assert "heart rate" in err.reason and str(err).startswith("2A37 [10]: truncated")
+    again = pickle.loads(pickle.dumps(err))
+    assert (again.char_uuid, again.payload, again.reason) == (err.char_uuid, b"\x10", err.reason)
