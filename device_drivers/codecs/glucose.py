@@ -12,11 +12,12 @@ visible here (the mapping turns them into ``range_flag``), never a plain number.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import IntEnum, IntFlag
 
 from device_drivers.codecs._binary import Reader, Writer, cached_flags
 from device_drivers.codecs.date_time import DateTime, read_date_time, write_date_time
-from device_drivers.codecs.numbers import Mder
+from device_drivers.codecs.numbers import Mder, MderFloat, sfloat
 from device_drivers.quirks import NO_QUIRKS, Quirks
 from device_drivers.uuids import GLUCOSE_FEATURE, GLUCOSE_MEASUREMENT, GLUCOSE_MEASUREMENT_CONTEXT
 
@@ -70,6 +71,26 @@ class SensorStatus(IntFlag):
 
 
 _sensor_status = cached_flags(SensorStatus)
+
+
+def concentration_from_mg_dl(mg_dl: float | str, decimals: int = 0) -> MderFloat:
+    """The kg/L SFLOAT a meter sends for ``mg_dl`` (``103`` -> 103e-5 kg/L)."""
+    value = MderFloat.of(mg_dl, decimals)
+    return sfloat(Decimal(value.mantissa).scaleb(value.exponent - 5), decimals + 5)
+
+
+def concentration_from_mmol_l(mmol_l: float | str, decimals: int = 1) -> MderFloat:
+    """The mol/L SFLOAT a meter sends for ``mmol_l`` (``5.5`` -> 55e-4 mol/L)."""
+    value = MderFloat.of(mmol_l, decimals)
+    return sfloat(Decimal(value.mantissa).scaleb(value.exponent - 3), decimals + 3)
+
+
+def concentration_display(m: GlucoseMeasurement) -> Decimal | None:
+    """mg/dL (kg/L records) or mmol/L (mol/L records) as exact decimal; None if absent
+    or a special value."""
+    if not isinstance(m.concentration, MderFloat):
+        return None
+    return m.concentration.as_decimal().scaleb(3 if m.mol_per_l else 5)
 
 
 @dataclass(frozen=True, slots=True)

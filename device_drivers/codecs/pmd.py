@@ -364,6 +364,12 @@ def encode_pmd_data(value: PmdDataFrame | EcgFrame, quirks: Quirks = NO_QUIRKS) 
     return w.bytes()
 
 
+def max_samples_per_frame(att_mtu: int) -> int:
+    """ECG samples that fit one notification at this ATT MTU (3 bytes ATT header,
+    10 bytes PMD header): 73 at the MTU 232 that polarpy requests."""
+    return max(0, (att_mtu - 3 - HEADER_SIZE) // 3)
+
+
 def ecg_frame(timestamp_ns: int, samples_uv: npt.ArrayLike) -> EcgFrame:
     """Build an :class:`EcgFrame` from any integer sequence (for simulators and tests)."""
     array = np.array(samples_uv, dtype=np.int32)

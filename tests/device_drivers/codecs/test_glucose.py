@@ -158,3 +158,22 @@ def test_measurement_roundtrip(m: GlucoseMeasurement) -> None:
 @given(gen.glucose_contexts())
 def test_context_roundtrip(c: GlucoseContext) -> None:
     assert decode_glucose_context(encode_glucose_context(c)) == c
+
+
+def test_concentration_helpers_for_simulators() -> None:
+    from device_drivers.codecs.glucose import (
+        concentration_display,
+        concentration_from_mg_dl,
+        concentration_from_mmol_l,
+    )
+
+    assert concentration_from_mg_dl(88) == MderFloat(88, -5)  # V-GL1's 0xB058
+    assert concentration_from_mg_dl(103) == MderFloat(103, -5)
+    assert concentration_from_mg_dl(88.5, 1) == MderFloat(885, -6)
+    assert concentration_from_mmol_l(5.5) == MderFloat(55, -4)
+    m = GlucoseMeasurement(
+        1, DateTime(2024, 1, 1, 0, 0, 0), None, concentration_from_mmol_l(5.5), True, 1, 1
+    )
+    assert str(concentration_display(m)) == "5.5"
+    with pytest.raises(ValueError):
+        concentration_from_mg_dl(5000, 0)

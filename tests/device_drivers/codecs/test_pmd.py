@@ -142,3 +142,12 @@ def test_control_point_roundtrip(value: PmdControlPointValue) -> None:
 @given(gen.ecg_frames())
 def test_ecg_roundtrip(frame: EcgFrame) -> None:
     assert decode_pmd_data(encode_pmd_data(frame)) == frame
+
+
+def test_max_samples_per_frame() -> None:
+    from device_drivers.codecs.pmd import max_samples_per_frame
+
+    assert max_samples_per_frame(232) == 73  # 229-byte notifications (polarpy)
+    assert max_samples_per_frame(23) == 3
+    frame = ecg_frame(0, range(73))
+    assert len(encode_ecg_frame(frame)) == 232 - 3
