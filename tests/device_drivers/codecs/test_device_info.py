@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from device_drivers.codecs.device_info import (
@@ -44,7 +44,14 @@ def test_battery_level() -> None:
         encode_battery_level(101)
 
 
+@settings(deadline=None)  # shared CI box: wall-clock limits flake
 @given(st.text().filter(lambda t: "\x00" not in t), st.integers(0, 4))
 def test_string_roundtrip(text: str, padding: int) -> None:
     value = DeviceString(text, padding)
     assert decode_device_string(MODEL_NUMBER, encode_device_string(MODEL_NUMBER, value)) == value
+
+
+@settings(deadline=None)
+@given(st.integers(0, 100))
+def test_battery_roundtrip(level: int) -> None:
+    assert decode_battery_level(encode_battery_level(level)) == level

@@ -1,5 +1,6 @@
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from device_drivers.codecs.date_time import DateTime
 from device_drivers.codecs.glucose import (
@@ -150,11 +151,13 @@ def test_feature() -> None:
         decode_glucose_feature(b"\x00")
 
 
+@settings(deadline=None)  # shared CI box: wall-clock limits flake
 @given(gen.glucose_measurements())
 def test_measurement_roundtrip(m: GlucoseMeasurement) -> None:
     assert decode_glucose_measurement(encode_glucose_measurement(m)) == m
 
 
+@settings(deadline=None)  # shared CI box: wall-clock limits flake
 @given(gen.glucose_contexts())
 def test_context_roundtrip(c: GlucoseContext) -> None:
     assert decode_glucose_context(encode_glucose_context(c)) == c
@@ -177,3 +180,10 @@ def test_concentration_helpers_for_simulators() -> None:
     assert str(concentration_display(m)) == "5.5"
     with pytest.raises(ValueError):
         concentration_from_mg_dl(5000, 0)
+
+
+@settings(deadline=None)
+@given(st.integers(0, 0xFFFF))
+def test_feature_roundtrip(bits: int) -> None:
+    value = decode_glucose_feature(encode_glucose_feature(GlucoseFeature(bits)))
+    assert int(value) == bits

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 from device_drivers.codecs.pmd import (
     ECG_130HZ_14BIT,
@@ -134,11 +134,13 @@ def test_frame_equality_compares_samples() -> None:
     assert ecg_frame(1, [1, 2]) != ecg_frame(1, [1, 3])
 
 
+@settings(deadline=None)  # shared CI box: wall-clock limits flake
 @given(gen.pmd_control_points())
 def test_control_point_roundtrip(value: PmdControlPointValue) -> None:
     assert decode_pmd_control_point(encode_pmd_control_point(value)) == value
 
 
+@settings(deadline=None)  # shared CI box: wall-clock limits flake
 @given(gen.ecg_frames())
 def test_ecg_roundtrip(frame: EcgFrame) -> None:
     assert decode_pmd_data(encode_pmd_data(frame)) == frame
