@@ -21,17 +21,20 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Upgrade to head using ``engine`` (idempotent; safe to call from every process)."""
+    """Upgrade to every head using ``engine`` (idempotent; safe to call from every process).
+
+    Feature areas may add independent migration branches from a common base; upgrading
+    to ``heads`` applies all of them, so parallel work needs no merge revisions."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.connect() as connection:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")
 
 
 def is_current(engine: Engine) -> bool:
-    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    heads = set(ScriptDirectory.from_config(alembic_config("")).get_heads())
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
 
 def upgrade_url(url: str) -> None:
