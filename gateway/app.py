@@ -36,12 +36,12 @@ def outbox_caps(cfg: GatewayConfig) -> Caps:
         max_bytes=int(o.max_mb * 1024 * 1024),
         max_age_ms=int(o.max_age_days * 86_400_000),
         resend_after_ms=int(o.resend_after_s * 1000),
-        lease_ms=int(max(cfg.broker.publish_timeout_s * 2, 30) * 1000),
+        lease_ms=int(max(cfg.mqtt.publish_timeout_s * 2, 30) * 1000),
     )
 
 
 def mqtt_settings(cfg: GatewayConfig) -> MqttSettings:
-    b, gw = cfg.broker, cfg.gateway_id
+    b, gw = cfg.mqtt, cfg.gateway_id
     return MqttSettings(
         host=b.host, port=b.port, client_id=gw,
         status_topic=topics.topic(gw, topics.TopicKind.STATUS),

@@ -1,7 +1,7 @@
 """Gateway configuration: one TOML file, any key overridable from the environment.
 
 Environment variables win over the file: ``HOMERPM_GATEWAY_<KEY>`` with ``__`` between
-nested keys, e.g. ``HOMERPM_GATEWAY_BROKER__PASSWORD``. Errors name the offending key.
+nested keys, e.g. ``HOMERPM_GATEWAY_MQTT__PASSWORD``. Errors name the offending key.
 See docs/gateway.md for every key.
 """
 
@@ -27,7 +27,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class BrokerConfig(_Section):
+class MqttConfig(_Section):
     url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://host:port or mqtts://host:port")
     username: str | None = None
     password: str | None = None
@@ -63,7 +63,7 @@ class BrokerConfig(_Section):
         return urlsplit(self.url).port or (8883 if self.tls else 1883)
 
     @model_validator(mode="after")
-    def _check_files(self) -> BrokerConfig:
+    def _check_files(self) -> MqttConfig:
         for name in ("ca_file", "cert_file", "key_file"):
             path = getattr(self, name)
             if path is not None and not path.is_file():
@@ -87,22 +87,20 @@ class OutboxConfig(_Section):
     max_unacked: int = Field(20_000, ge=0, description="stop draining beyond this; 0 = no cap")
 
 
-class SimulatedCuff(_Section):
-    interval_s: float = Field(60.0, gt=0)
-    scenario: Literal["normal", "elevated", "hypertensive", "crisis", "hypotensive"] = "normal"
-    seed: int | None = None
-    count: int = Field(0, ge=0, description="stop after this many readings; 0 = forever")
-
-
 class DeviceConfig(_Section):
-    id: str = Field(min_length=1, max_length=64)
+    id: str | None = Field(None, min_length=1, max_length=64, description="default: kind-N")
     kind: ReadingKind
     patient: str = Field(min_length=1, max_length=64, description="patient pseudonym")
     simulated: bool = False
     address: str | None = Field(None, description="BLE address of a real device")
-    make: str = "HomeRPM"
-    model: str = "SimCuff"
-    sim: SimulatedCuff = SimulatedCuff()
+    make: str | None = Field(None, max_length=64, description="default: HomeRPM / BLE name")
+    model: str | None = Field(None, max_length=64)
+    serial: str | None = Field(None, max_length=64)
+    # Simulated devices only:
+    interval_s: float = Field(60.0, gt=0, description="simulated: seconds between readings")
+    scenario: Literal["normal", "elevated", "hypertensive", "crisis", "hypotensive"] = "normal"
+    seed: int | None = Field(None, description="simulated: random seed (reproducible values)")
+    count: int = Field(0, ge=0, description="simulated: stop after this many; 0 = forever")
 
     @model_validator(mode="after")
     def _one_source(self) -> DeviceConfig:
@@ -120,9 +118,17 @@ class GatewayConfig(BaseSettings):
 
     gateway_id: str
     status_interval_s: float = Field(60.0, gt=0)
-    broker: BrokerConfig = BrokerConfig()
+    mqtt: MqttConfig = MqttConfig()
     outbox: OutboxConfig = OutboxConfig()
     devices: tuple[DeviceConfig, ...] = ()
+
+    @field_validator("devices")
+    @classmethod
+    def _name_devices(cls, devices: tuple[DeviceConfig, ...]) -> tuple[DeviceConfig, ...]:
+        return tuple(
+            d if d.id else d.model_copy(update={"id": f"{d.kind.value}-{n}"})
+            for n, d in enumerate(devices, 1)
+        )
 
     @field_validator("gateway_id")
     @classmethod
@@ -135,7 +141,7 @@ class GatewayConfig(BaseSettings):
     @model_validator(mode="after")
     def _unique_devices(self) -> GatewayConfig:
         ids = [d.id for d in self.devices]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        dupes = sorted({i for i in ids if i is not None and ids.count(i) > 1})
         if dupes:
             raise ValueError(f"duplicate device ids: {', '.join(dupes)}")
         return self

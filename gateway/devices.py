@@ -33,7 +33,7 @@ Captured = Reading | GatewayEvent
 class Frame:
     """One characteristic value as received (a notification, indication or read)."""
 
-    characteristic: str  # 16-bit UUID as lower-case hex, e.g. "2a35"
+    characteristic: str  # canonical 128-bit UUID (device_drivers.uuids), e.g. 00002a35-…
     data: bytes
     received_at: datetime
 
@@ -58,8 +58,9 @@ class Assignment:
     simulated: bool
 
 
-#: Turns one frame into a reading (minting msg_id etc.); raises on a malformed frame.
-Decoder = Callable[[Frame, Assignment], Reading]
+#: Turns one frame into a reading (minting msg_id etc.), or None for a frame that carries
+#: no reading (e.g. a live cuff pressure); raises on a malformed frame.
+Decoder = Callable[[Frame, Assignment], Reading | None]
 
 
 class DeviceTask:
@@ -73,7 +74,7 @@ class DeviceTask:
     async def readings(self) -> AsyncIterator[Captured]:
         async for frame in self._frames.frames():
             try:
-                yield self._decode(frame, self.assignment)
+                reading = self._decode(frame, self.assignment)
             except Exception as exc:  # a bad payload must not stop the device loop
                 self.decode_errors += 1
                 log.warning("device %s: undecodable %s payload %s: %s", self.device_id,
@@ -85,6 +86,9 @@ class DeviceTask:
                             "reason": str(exc)[:500]},
                     simulated=self.assignment.simulated,
                 )
+                continue
+            if reading is not None:
+                yield reading
 
 
 class StaticSource:
