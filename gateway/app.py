@@ -17,6 +17,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from gateway import systemd
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.devices import DeviceSource
 from gateway.drain import AckHandler, Drainer, DrainSettings
@@ -95,13 +96,16 @@ async def run(
                 tg.create_task(drainer.run(), name="drain"),
                 tg.create_task(acks.run(), name="acks"),
                 tg.create_task(reporter.run(outbox, uplink, cfg.status_interval_s), name="status"),
+                tg.create_task(systemd.watchdog(), name="watchdog"),
             ]
             device_tasks = [
                 tg.create_task(pipeline.consume(d.readings()), name=f"device:{d.device_id}")
                 for d in devices
             ]
+            systemd.notify("READY=1")
             await stop.wait()
             log.info("shutting down")
+            systemd.notify("STOPPING=1")
             for t in device_tasks:
                 t.cancel()
             await asyncio.gather(*device_tasks, return_exceptions=True)

@@ -338,6 +338,22 @@ class Outbox:
         )
 
 
+def inspect(path: str | Path) -> tuple[Stats, dict[str, str], int]:
+    """Read-only look at an outbox file (safe while the gateway runs): stats, meta, rejects."""
+    db = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+    try:
+        depth, alerts, oldest, size, unacked = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(kind = 'alert'), 0), MIN(created_ms),"
+            " COALESCE(SUM(size), 0), COALESCE(SUM(published_ms IS NOT NULL), 0) FROM outbox"
+        ).fetchone()
+        meta = {str(k): str(v) for k, v in db.execute("SELECT key, value FROM meta")}
+        rejects = int(db.execute("SELECT COUNT(*) FROM rejects").fetchone()[0])
+    finally:
+        db.close()
+    evicted = int(meta.get("evicted_total", "0"))
+    return Stats(depth, size, alerts, unacked, evicted, oldest), meta, rejects
+
+
 class _Transaction:
     """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error)."""
 

@@ -96,8 +96,9 @@ async def test_kill_9_mid_stream_then_restart_delivers_every_msg_id(
     async with running(cloud):
         for round_ in range(2):
             proc = start(tmp_path, config, f"gateway-{round_}")
+            target = 100 * (round_ + 1)
             try:
-                await until(lambda: len(cloud.distinct()) >= 100 * (round_ + 1), within=30)
+                await until(lambda: len(cloud.distinct()) >= target, within=30)  # noqa: B023
             finally:
                 proc.kill()  # SIGKILL: no cleanup, possibly mid-transaction
             # Everything captured so far is either still in the outbox or already acked.
