@@ -166,14 +166,15 @@ class MqttUplink:
                         payload = msg.payload if isinstance(msg.payload, bytes) else (
                             str(msg.payload).encode() if msg.payload is not None else b"")
                         await self._inbox.put(Inbound(str(msg.topic), payload))
+                problem = "connection closed"
             except aiomqtt.MqttError as exc:
-                delay = await anext(delays)
-                log.warning("MQTT connection to %s:%d: %s; retrying in %.1f s",
-                            s.host, s.port, exc, delay)
-                self._mark_down()
-                await asyncio.sleep(delay)
+                problem = str(exc)
             finally:
                 self._mark_down()
+            delay = await anext(delays)
+            log.warning("MQTT connection to %s:%d: %s; retrying in %.1f s",
+                        s.host, s.port, problem, delay)
+            await asyncio.sleep(delay)
 
     def _mark_down(self) -> None:
         self._up.clear()
