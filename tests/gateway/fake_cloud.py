@@ -66,7 +66,10 @@ class FakeCloud:
             try:
                 async with aiomqtt.Client("127.0.0.1", self.port, identifier="fake-cloud",
                                           protocol=aiomqtt.ProtocolVersion.V5,
-                                          clean_start=False, properties=_session()) as client:
+                                          clean_start=False, properties=_session(),
+                                          # aiomqtt 2.5.1 notices a dead connection in a
+                                          # pending publish only at its timeout: keep it short
+                                          timeout=2, keepalive=5) as client:
                     client.pending_calls_threshold = 1000
                     await self._serve(client)
             except aiomqtt.MqttError:
