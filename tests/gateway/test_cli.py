@@ -45,3 +45,12 @@ def test_status_without_outbox_says_so(tmp_path: Path, capsys: pytest.CaptureFix
     config.write_text(f'gateway_id = "gw-s"\n[outbox]\npath = "{tmp_path}/none.db"\n')
     assert run_cli(["status", "--config", str(config)]) == 1
     assert "no outbox" in capsys.readouterr().err
+
+
+def test_run_with_invalid_config_exits_2_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "gw.toml"
+    config.write_text('gateway_id = "gw-s"\n[outbox]\nwindow = 0\n')
+    assert run_cli(["run", "--config", str(config)]) == 2
+    assert "outbox.window" in capsys.readouterr().err

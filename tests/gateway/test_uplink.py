@@ -35,12 +35,14 @@ class Gateway:
 @contextlib.asynccontextmanager
 async def gateway(tmp_path: Path, broker: Mosquitto, resend_ms: int = 60_000,
                   rate: float = 0, preload: Callable[[Outbox], None] = lambda box: None,
-                  ) -> AsyncIterator[Gateway]:
+                  port: int | None = None, username: str | None = None,
+                  password: str | None = None) -> AsyncIterator[Gateway]:
     outbox = AsyncOutbox(tmp_path / "outbox.db", Caps(resend_after_ms=resend_ms))
     preload(outbox.sync)  # a backlog from before this start
     reporter = StatusReporter(GW, topics.topic(GW, topics.TopicKind.STATUS), simulated=True)
     settings = MqttSettings(
-        host="127.0.0.1", port=broker.port, client_id=GW,
+        host="127.0.0.1", port=port or broker.port, client_id=GW,
+        username=username, password=password,
         status_topic=reporter.topic,
         subscriptions=(topics.topic(GW, topics.TopicKind.ACK),
                        topics.topic(GW, topics.TopicKind.CONFIG)),
@@ -130,3 +132,32 @@ async def test_broker_restart_mid_stream_loses_nothing(
         await until(lambda: gw.acks.acked >= 3000, within=20)
         assert await depth(gw) == 0
     assert cloud.distinct() == {r.msg_id for r in readings}
+
+
+# The per-gateway ACL the cloud provisions (cloud_api/broker/mosquitto_auth.py): a gateway
+# may write only its own up/ and status topics and read its own ack and down/ topics.
+GATEWAY_ACL = """pattern write homerpm/v1/%u/up/#
+pattern write homerpm/v1/%u/status
+pattern read homerpm/v1/%u/ack
+pattern read homerpm/v1/%u/down/#
+"""
+
+
+async def test_per_gateway_credentials_and_acl(tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path / "auth-broker", passwords={GW: "s3cret"}, acl=GATEWAY_ACL)
+    broker.start()
+    try:
+        cloud = FakeCloud(broker.port)  # the cloud side uses the anonymous loopback listener
+        r = bp(1)
+        async with running(cloud), gateway(tmp_path, broker, port=broker.auth_port,
+                                           username=GW, password="s3cret") as gw:
+            await gw.outbox.put(r)
+            gw.drainer.notify()
+            await until(lambda: gw.acks.acked == 1)  # up/readings allowed, ack readable
+            assert await depth(gw) == 0
+        async with gateway(tmp_path / "wrong", broker, port=broker.auth_port,
+                           username=GW, password="wrong") as bad:
+            await asyncio.sleep(1.0)
+            assert not bad.uplink.connected and bad.uplink.connects == 0
+    finally:
+        broker.stop()
