@@ -38,7 +38,7 @@ class MqttConfig(_Section):
     session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
     will_delay_s: int = Field(60, ge=0)
     reconnect_min_s: float = Field(0.5, gt=0)
-    reconnect_max_s: float = Field(60.0, gt=0)
+    reconnect_max_s: float = Field(30.0, gt=0)
     publish_timeout_s: float = Field(15.0, gt=0)
 
     @field_validator("url")

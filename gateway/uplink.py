@@ -72,7 +72,7 @@ class MqttSettings:
     session_expiry_s: int = 7 * 24 * 3600
     will_delay_s: int = 60
     reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 60.0
+    reconnect_max_s: float = 30.0
     publish_timeout_s: float = 15.0
     max_inflight: int = 32
 
