@@ -124,3 +124,25 @@ async def test_malformed_and_foreign_inbound_messages_are_kept_not_fatal(
     rejects = outbox.sync.rejects()
     assert [r[0] for r in rejects] == [ACK_TOPIC, ACK_TOPIC, "homerpm/v1/gw-other/ack"]
     assert "unexpected readings" in rejects[1][1]
+
+
+async def test_an_alert_overtakes_a_reading_backlog(outbox: AsyncOutbox) -> None:
+    uplink = MemoryUplink()
+    await asyncio.to_thread(outbox.sync.put_many, [(bp(i), ()) for i in range(3000)])
+    # 100 readings per message, 20 messages/s: the backlog takes ~1.5 s to drain
+    drainer = Drainer(GW, outbox, uplink, DrainSettings(
+        batch_max_items=100, fetch_rows=200, window=2, max_messages_per_s=20))
+    async with asyncio.TaskGroup() as tg:
+        task = tg.create_task(drainer.run())
+        await until(lambda: len(uplink.published) >= 3)
+        trigger = bp(5000, systolic=200)
+        urgent = alert(trigger)
+        await outbox.put(trigger, [urgent])
+        drainer.notify()
+        await until(lambda: urgent.msg_id in msg_ids_of(uplink))
+        task.cancel()
+    topics_sent = uplink.topics()
+    alert_at = topics_sent.index(topics.topic(GW, topics.TopicKind.ALERTS))
+    # it went out within a few messages of being stored, not after the 30-message backlog
+    assert alert_at < 10
+    assert trigger.msg_id not in msg_ids_of(uplink)  # its reading waits its turn
