@@ -13,7 +13,7 @@ EXPECTED = {"demo", "gateway", "cloud", "sim", "decode"}
 
 
 def test_every_package_registers_its_subcommand() -> None:
-    assert EXPECTED <= set(cli._registered())
+    assert set(cli._registered()) >= EXPECTED
 
 
 def test_subcommands_are_listed_in_a_stable_order() -> None:
