@@ -27,9 +27,14 @@ class ServiceError(RuntimeError):
 
 
 def find_binary(name: str, install_hint: str) -> str:
-    path = shutil.which(name) or next(
-        (f"{d}/{name}" for d in _SBIN if os.access(f"{d}/{name}", os.X_OK)), None
-    )
+    """Locate a service binary; ``HOMERPM_<NAME>_BIN`` overrides the search."""
+    override = os.environ.get(f"HOMERPM_{name.upper()}_BIN")
+    if override is not None:
+        path = override if os.access(override, os.X_OK) else None
+    else:
+        path = shutil.which(name) or next(
+            (f"{d}/{name}" for d in _SBIN if os.access(f"{d}/{name}", os.X_OK)), None
+        )
     if path is None:
         raise ServiceError(f"{name} is not installed. Install it with: {install_hint}")
     return path
