@@ -89,13 +89,19 @@ class ManagedProcess:
             return ""
 
 
-def spawn(name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None) -> ManagedProcess:
+def spawn(
+    name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None
+) -> ManagedProcess:
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{name}.log"
     log = log_path.open("ab")
-    proc = subprocess.Popen(  # noqa: S603 - argv is built by us
-        argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})}, start_new_session=True,
+    proc = subprocess.Popen(
+        argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
     )
     log.close()
     return ManagedProcess(name, proc, log_path)
@@ -130,6 +136,8 @@ class Mosquitto:
             "log_type error",
             "log_type warning",
             "log_type notice",
+            # As root, mosquitto drops to the `mosquitto` user, which cannot read our temp dir.
+            *(["user root"] if os.geteuid() == 0 else []),
             f"listener {self.port} {self.host}",
             "allow_anonymous true",
         ]
@@ -164,7 +172,7 @@ class Mosquitto:
         path.write_text("".join(f"{user}:{pw}\n" for user, pw in self.passwords.items()))
         path.chmod(0o600)
         tool = find_binary("mosquitto_passwd", "sudo apt-get install -y mosquitto")
-        subprocess.run([tool, "-U", str(path)], check=True, capture_output=True)  # noqa: S603
+        subprocess.run([tool, "-U", str(path)], check=True, capture_output=True)
 
     def stop(self) -> None:
         if self.process:
@@ -173,6 +181,12 @@ class Mosquitto:
     def kill(self) -> None:
         if self.process:
             self.process.kill()
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the password and ACL files without dropping clients."""
+        if self.process and self.process.proc.poll() is None:
+            self.process.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.3)  # mosquitto reloads asynchronously; no ack exists for SIGHUP
 
     def restart(self, timeout: float = 15.0) -> None:
         """Start again on the same ports with the same persistence directory."""
@@ -228,10 +242,12 @@ bind-address = "{self.host}:{meta_port}"
         while time.monotonic() < deadline:
             if self.process.proc.poll() is not None:
                 raise ServiceError(f"influxd exited early:\n{self.process.log()}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp:  # noqa: S310
-                    if resp.status == 204:
-                        return self
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp,
+            ):
+                if resp.status == 204:
+                    return self
             time.sleep(0.1)
         raise ServiceError(f"influxd did not answer /ping within {timeout} s\n{self.process.log()}")
 

@@ -17,7 +17,7 @@ from vitals.alerts import Alert
 from vitals.readings import Frozen, Reading, UtcDatetime
 from vitals.status import GatewayStatus
 
-VERSION = 1
+VERSION: Literal[1] = 1
 MAX_BATCH = 1000
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 

@@ -1,0 +1,38 @@
+"""Typed errors of the device drivers.
+
+A malformed payload is never an unhandled exception and never a silently wrong number:
+decoders raise :class:`DecodeError`, carrying what a human needs to inspect it later
+(the characteristic, the exact bytes, the reason).
+"""
+
+from __future__ import annotations
+
+from device_drivers.uuids import short_name
+
+
+class DecodeError(ValueError):
+    """A GATT payload that does not decode to a trustworthy value."""
+
+    def __init__(self, char_uuid: str, payload: bytes, reason: str) -> None:
+        self.char_uuid = char_uuid
+        self.payload_hex = bytes(payload).hex()
+        self.reason = reason
+        super().__init__(f"{short_name(char_uuid)} [{self.payload_hex}]: {reason}")
+
+
+class EncodeError(ValueError):
+    """A value that cannot be written as the requested characteristic (e.g. out of range)."""
+
+    def __init__(self, char_uuid: str, reason: str) -> None:
+        self.char_uuid = char_uuid
+        self.reason = reason
+        super().__init__(f"{short_name(char_uuid)}: {reason}")
+
+
+class MappingError(ValueError):
+    """A decoded GATT value that cannot become a domain reading (NaN systolic, LO without
+    a limit, an intermediate cuff pressure, a value outside physiological bounds...)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
