@@ -92,8 +92,6 @@ def points_for(
             if reading.meal is not None:
                 tags["meal"] = reading.meal.value
             fields["mg_dl"] = float(reading.mg_dl)
-            if "seq" not in fields:
-                _put(fields, "seq", reading.sequence)
             _put(fields, "sample_type", reading.sample_type and reading.sample_type.value)
             _put(fields, "location", reading.sample_location and reading.sample_location.value)
             _put(fields, "range_flag", reading.range_flag and reading.range_flag.value)

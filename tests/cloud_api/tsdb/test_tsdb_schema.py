@@ -77,14 +77,13 @@ def test_per_delivery_values_are_never_tags() -> None:
     assert points_for(reading.model_copy(), "t") == [point]
 
 
-def test_glucose_meal_is_a_tag_and_sequence_is_seq() -> None:
+def test_glucose_meal_is_a_tag_and_seq_a_field() -> None:
     reading = Glucose(
-        **common(),
+        **common(seq=301),
         mg_dl=112,
         value_received=6.2,
         unit_received=GlucoseUnit.MMOL_L,
         meal=MealContext.POSTPRANDIAL,
-        sequence=301,
     )
     (point,) = points_for(reading, "t")
     assert point.measurement == "glucose"
