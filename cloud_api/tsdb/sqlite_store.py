@@ -37,6 +37,8 @@ from cloud_api.tsdb.base import (
 )
 
 T = TypeVar("T")
+SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
+Shape = tuple[str, tuple[tuple[str, type], ...]]
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS series (
@@ -90,8 +92,11 @@ class SqliteStore:
     def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
         self._conn = conn
         self._executor = executor
-        self._series: dict[tuple[str, str], int] = {}
+        self._series: dict[SeriesKey, int] = {}
         self._types: dict[tuple[str, str], FieldType] = {}
+        # (measurement, field names and Python types) already checked against field_types:
+        # most batches repeat a handful of shapes, so each is checked once.
+        self._shapes: set[Shape] = set()
         self._closed = False
 
     @classmethod
@@ -158,15 +163,19 @@ class SqliteStore:
         rejected: list[Rejected] = []
         rows: list[tuple[int, int, str]] = []
         new_types: dict[tuple[str, str], FieldType] = {}
-        new_series: dict[tuple[str, str], int] = {}
+        new_series: dict[SeriesKey, int] = {}
+        new_shapes: set[Shape] = set()
         conn.execute("BEGIN IMMEDIATE")
         try:
             for point in points:
-                reason = self._type_conflict(point, new_types)
-                if reason:
-                    rejected.append(Rejected(point, reason))
-                    continue
-                key = (point.measurement, _tags_key(point.tags))
+                shape = (point.measurement, tuple((k, type(v)) for k, v in point.fields.items()))
+                if shape not in self._shapes and shape not in new_shapes:
+                    reason = self._type_conflict(point, new_types)
+                    if reason:
+                        rejected.append(Rejected(point, reason))
+                        continue
+                    new_shapes.add(shape)
+                key = point.series_key
                 series_id = self._series.get(key) or new_series.get(key)
                 if series_id is None:
                     series_id = new_series[key] = self._ensure_series(point)
@@ -182,6 +191,7 @@ class SqliteStore:
             raise
         self._types.update(new_types)
         self._series.update(new_series)
+        self._shapes |= new_shapes
         return WriteResult(written=len(rows), rejected=tuple(rejected))
 
     def _known_type(self, measurement: str, name: str) -> FieldType | None:
