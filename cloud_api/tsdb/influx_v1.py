@@ -264,13 +264,19 @@ class InfluxV1Store:
         q = RangeQuery.build(
             measurement, tags, start_ms, end_ms, fields, every_ms, agg, limit, descending
         )
-        types = await self._types(q.measurement, refresh=True)
         if q.every_ms is None:
-            return await self._raw(q, types)
+            return await self._raw(q)
+        # Field types decide what is aggregated; a field may have appeared since we cached them.
+        types = await self._types(q.measurement)
+        if q.fields is None or not set(q.fields) <= types.keys():
+            types = await self._types(q.measurement, refresh=True)
         return await self._downsample(q, types)
 
-    async def _raw(self, q: RangeQuery, types: dict[str, FieldType]) -> list[Row]:
+    async def _raw(self, q: RangeQuery) -> list[Row]:
         (series,) = await self._query(*influxql.raw_query(q))
+        types = await self._types(q.measurement)
+        if any(name not in types for s in series for name in s["columns"][1:]):
+            types = await self._types(q.measurement, refresh=True)
         rows: list[Row] = []
         for s in series:
             tags = {k: v for k, v in sorted(s.get("tags", {}).items()) if v}

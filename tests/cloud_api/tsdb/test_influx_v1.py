@@ -98,7 +98,7 @@ async def test_request_shapes_per_flavor(
     }
     assert write.headers["Content-Encoding"] == "gzip"
     assert rec.lines(write) == [to_line(p) for p in POINTS]
-    select = queries[-1]
+    (select,) = [r for r in queries if r.url.params["q"].startswith("SELECT")]
     assert select.method == "GET" and select.url.path == "/query"
     assert select.url.params["epoch"] == "ms" and select.url.params["db"] == "vitals"
     assert json.loads(select.url.params["params"]) == {"t0": "p 1"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import zlib
 from collections import defaultdict
 from collections.abc import Mapping
 
@@ -71,6 +72,20 @@ async def test_rewrite_unions_fields_last_write_wins(store: TimeSeriesStore) -> 
     assert len(rows) == 1
     assert dict(rows[0].fields) == {"systolic": 125.0, "seq": 1, "pulse": 61.0}
     assert await store.count("bp", A) == 1
+
+
+async def test_fields_added_later_keep_their_types(store: TimeSeriesStore) -> None:
+    await store.write([SeriesPoint("weight", A, {"kg": 80.0}, T0)])
+    assert [dict(r.fields) for r in await store.query_range("weight", A, T0, T0 + 1)] == [
+        {"kg": 80.0}
+    ]
+    await store.write([SeriesPoint("weight", A, {"bmi": 25.0, "user_id": 2}, T0 + 1000)])
+    rows = await store.query_range("weight", A, T0, T0 + HOUR)
+    assert [dict(r.fields) for r in rows] == [{"kg": 80.0}, {"bmi": 25.0, "user_id": 2}]
+    assert type(rows[1].fields["bmi"]) is float and type(rows[1].fields["user_id"]) is int
+    hourly = await store.query_range("weight", A, T0, T0 + HOUR, every_ms=HOUR, agg="max")
+    assert [dict(r.fields) for r in hourly] == [{"kg": 80.0, "bmi": 25.0, "user_id": 2}]
+    assert type(hourly[0].fields["bmi"]) is float
 
 
 async def test_range_is_half_open_and_fields_select(store: TimeSeriesStore) -> None:
@@ -197,7 +212,7 @@ _FIELD_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_si
 async def test_tag_and_string_escaping_round_trip(
     store: TimeSeriesStore, patient: str, device: str, note: str
 ) -> None:
-    t = T0 + abs(hash((patient, device, note))) % 10**9
+    t = T0 + zlib.crc32(f"{patient}\0{device}\0{note}".encode()) % 10**9
     tags = {"tenant": "t,= 1", "patient": patient, "device": device}
     point = SeriesPoint("ecg_summary", tags, {"chunk_ref": note, "hr": 60.0}, t)
     assert (await store.write([point])).ok
