@@ -31,6 +31,8 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _RESERVED = frozenset({"time"})
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_TAG_VALUE_LEN = 256
+# InfluxDB stores int64 nanoseconds; past this many ms InfluxQL overflows (or silently wraps).
+MAX_TIME_MS = 9_223_372_036_854
 
 
 class StoreError(Exception):
@@ -119,8 +121,12 @@ class SeriesPoint:
             _check_field(key, value)
         if clash := tags.keys() & fields.keys():
             raise ValueError(f"names used as both tag and field: {sorted(clash)}")
-        if isinstance(self.time_ms, bool) or not isinstance(self.time_ms, int) or self.time_ms < 0:
-            raise ValueError("time_ms must be a non-negative integer (ms since the Unix epoch)")
+        if (
+            isinstance(self.time_ms, bool)
+            or not isinstance(self.time_ms, int)
+            or not 0 <= self.time_ms < MAX_TIME_MS
+        ):
+            raise ValueError(f"time_ms must be an integer in [0, {MAX_TIME_MS}) (ms since 1970)")
         object.__setattr__(self, "tags", MappingProxyType(tags))
         object.__setattr__(self, "fields", MappingProxyType(fields))
 
@@ -219,8 +225,8 @@ class RangeQuery:
         return cls(
             measurement,
             MappingProxyType(clean_tags),
-            int(start_ms),
-            int(end_ms),
+            min(int(start_ms), MAX_TIME_MS),
+            min(int(end_ms), MAX_TIME_MS),  # "until forever" must not overflow InfluxQL
             names,
             every_ms,
             agg,

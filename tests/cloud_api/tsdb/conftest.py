@@ -14,11 +14,15 @@ from cloud_api.tsdb.influx_v1 import InfluxV1Store
 from cloud_api.tsdb.sqlite_store import SqliteStore
 
 
-@pytest.fixture(params=["sqlite", pytest.param("influx", marks=pytest.mark.services)])
+@pytest.fixture(
+    params=["sqlite", "memory", pytest.param("influx", marks=pytest.mark.services)]
+)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TimeSeriesStore]:
-    """A fresh, empty store: a new SQLite file, or a new database on the session influxd."""
-    if request.param == "sqlite":
-        sqlite = await SqliteStore.open(tmp_path / "ts.sqlite3")
+    """A fresh, empty store: a SQLite file, SQLite in memory (what unit tests of callers can
+    use), or a new database on the session influxd."""
+    if request.param in ("sqlite", "memory"):
+        where = tmp_path / "ts.sqlite3" if request.param == "sqlite" else ":memory:"
+        sqlite = await SqliteStore.open(where)
         yield sqlite
         await sqlite.aclose()
         return

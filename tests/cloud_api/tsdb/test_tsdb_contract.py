@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloud_api.tsdb.base import FieldValue, SeriesPoint, TimeSeriesStore
+from cloud_api.tsdb.base import MAX_TIME_MS, FieldValue, SeriesPoint, TimeSeriesStore
 
 T0 = 1_700_000_000_000  # 2023-11-14, a round ms timestamp
 MIN = 60_000
@@ -72,6 +72,13 @@ async def test_rewrite_unions_fields_last_write_wins(store: TimeSeriesStore) -> 
     assert len(rows) == 1
     assert dict(rows[0].fields) == {"systolic": 125.0, "seq": 1, "pulse": 61.0}
     assert await store.count("bp", A) == 1
+
+
+async def test_open_ended_range_reaches_the_last_point(store: TimeSeriesStore) -> None:
+    last = MAX_TIME_MS - 1
+    await store.write([bp(A, T0, 120.0), bp(A, last, 121.0)])
+    rows = await store.query_range("bp", A, 0, 2**62)
+    assert [r.time_ms for r in rows] == [T0, last]
 
 
 async def test_fields_added_later_keep_their_types(store: TimeSeriesStore) -> None:
