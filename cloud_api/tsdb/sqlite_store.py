@@ -335,6 +335,21 @@ class SqliteStore:
 
         return await self._run(run)
 
+    async def prune(self, measurement: str, before_ms: int) -> int:
+        """Delete points of ``measurement`` older than ``before_ms``; returns how many.
+
+        The embedded store's retention (InfluxDB uses retention policies / bucket retention).
+        Series rows stay: they are tiny and may receive points again.
+        """
+        q = RangeQuery.build(measurement, {}, 0, before_ms, None, None, "count", None, False)
+        series_sql, params = self._series_filter(q.measurement, q.tags)
+
+        def run() -> int:
+            sql = f"DELETE FROM points WHERE series_id IN ({series_sql}) AND time_ms < ?"
+            return int(self._conn.execute(sql, [*params, q.end_ms]).rowcount)
+
+        return await self._run(run)
+
     async def ping(self) -> bool:
         try:
             return await self._run(lambda: self._conn.execute("SELECT 1").fetchone() == (1,))

@@ -14,9 +14,7 @@ from cloud_api.tsdb.influx_v1 import InfluxV1Store
 from cloud_api.tsdb.sqlite_store import SqliteStore
 
 
-@pytest.fixture(
-    params=["sqlite", "memory", pytest.param("influx", marks=pytest.mark.services)]
-)
+@pytest.fixture(params=["sqlite", "memory", pytest.param("influx", marks=pytest.mark.services)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TimeSeriesStore]:
     """A fresh, empty store: a SQLite file, SQLite in memory (what unit tests of callers can
     use), or a new database on the session influxd."""

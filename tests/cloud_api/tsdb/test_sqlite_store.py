@@ -70,3 +70,20 @@ async def test_open_store_from_config_defaults_to_sqlite(tmp_path: Path) -> None
         assert (await store.write([SeriesPoint("bp", TAGS, {"systolic": 1.0}, 1)])).ok
     finally:
         await store.aclose()
+
+
+async def test_prune_deletes_only_older_points_of_one_measurement(tmp_path: Path) -> None:
+    async with await SqliteStore.open(tmp_path / "ts.sqlite3") as store:
+        await store.write(
+            [
+                SeriesPoint("gw_health", {"gw": "g1"}, {"online": True}, t)
+                for t in range(0, 10_000, 1000)
+            ]
+        )
+        await store.write([SeriesPoint("bp", TAGS, {"systolic": 120.0}, 10)])
+        assert await store.prune("gw_health", 4000) == 4
+        assert [r.time_ms for r in await store.query_range("gw_health", {}, 0, 10**6)][:2] == [
+            4000,
+            5000,
+        ]
+        assert await store.count("bp", {}) == 1
