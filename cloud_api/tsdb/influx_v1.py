@@ -25,7 +25,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType, TracebackType
-from typing import Any, Self
+from typing import Any, NoReturn, Self
 
 import httpx
 from influxdb_client.client.write import point as _lp
@@ -132,9 +132,8 @@ class InfluxV1Store:
 
     def _backoff(self, attempt: int) -> float:
         cap = min(self.config.backoff_max_s, self.config.backoff_initial_s * 2.0**attempt)
-        return cap * (
-            0.5 + 0.5 * float(self._jitter())
-        )  # "equal jitter": never zero, never above cap
+        # "Equal jitter": spreads retries of many workers, never zero, never above the cap.
+        return cap * (0.5 + 0.5 * float(self._jitter()))
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send, retrying what is retryable; returns any non-retryable response to the caller."""
@@ -169,7 +168,7 @@ class InfluxV1Store:
             await self._sleep(wait)
             attempt += 1
 
-    def _raise_for_config(self, resp: httpx.Response, what: str) -> None:
+    def _raise_for_config(self, resp: httpx.Response, what: str) -> NoReturn:
         message = _error_message(resp)
         raise StoreConfigError(f"InfluxDB refused {what} ({resp.status_code}): {message}")
 
