@@ -1,1 +1,1 @@
-"""Benchmarks: ``python -m bench.NAME [--quick]``; last line of output is a JSON object."""
+"""Benchmarks, run as ``python -m bench.NAME [--quick]`` (never collected as tests)."""
