@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cloud_api.tsdb.base import FieldValue, SeriesPoint
 from vitals.readings import (
@@ -24,6 +25,9 @@ from vitals.readings import (
     SpO2,
 )
 from vitals.status import GatewayState, GatewayStatus
+
+if TYPE_CHECKING:  # numpy/scipy stay out of ingest's import path until an ECG needs them
+    from edge_rules.ecg.analysis import EcgAnalysis
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -40,11 +44,30 @@ def to_ms(moment: datetime) -> int:
 
 @dataclass(frozen=True, slots=True)
 class EcgMetrics:
-    """Metrics derived from an ECG chunk by the analysis (edge_rules); all optional."""
+    """What the ECG analysis found in a chunk; screening flags, not diagnoses."""
 
     hr_bpm: float | None = None
+    hr_min_bpm: float | None = None
+    hr_max_bpm: float | None = None
     rr_mean_ms: float | None = None
-    rhythm: str | None = None
+    beats: int | None = None
+    quality: str | None = None
+    af_suspected: bool | None = None
+    pauses: int | None = None
+
+    @classmethod
+    def from_analysis(cls, analysis: EcgAnalysis) -> EcgMetrics:
+        rr = analysis.rr_s
+        return cls(
+            hr_bpm=analysis.hr_bpm,
+            hr_min_bpm=analysis.min_hr_bpm,
+            hr_max_bpm=analysis.max_hr_bpm,
+            rr_mean_ms=float(rr.mean() * 1000.0) if len(rr) else None,
+            beats=len(analysis.beats),
+            quality=analysis.quality.value,
+            af_suspected=analysis.af_suspected,
+            pauses=len(analysis.pauses),
+        )
 
 
 def _put(fields: dict[str, FieldValue], name: str, value: FieldValue | None) -> None:
@@ -130,8 +153,13 @@ def points_for(
             }
             if ecg is not None:
                 _put(fields, "hr", _opt_float(ecg.hr_bpm))
+                _put(fields, "hr_min", _opt_float(ecg.hr_min_bpm))
+                _put(fields, "hr_max", _opt_float(ecg.hr_max_bpm))
                 _put(fields, "rr_mean_ms", _opt_float(ecg.rr_mean_ms))
-                _put(fields, "rhythm", ecg.rhythm)
+                _put(fields, "beats", ecg.beats)
+                _put(fields, "quality", ecg.quality)
+                _put(fields, "af_suspected", ecg.af_suspected)
+                _put(fields, "pauses", ecg.pauses)
         case _:
             raise TypeError(f"no time-series mapping for {type(reading).__name__}")
     return [SeriesPoint(measurement, tags, fields, to_ms(reading.measured_at))]

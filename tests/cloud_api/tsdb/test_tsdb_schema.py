@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from cloud_api.tsdb.schema import BP_STATUS_BITS, EcgMetrics, gw_health_point, points_for, to_ms
+from edge_rules.ecg.analysis import EcgAnalysis
+from edge_rules.ecg.quality import Quality
 from vitals.ids import new_msg_id
 from vitals.readings import (
     BloodPressure,
@@ -108,14 +111,43 @@ def test_ecg_becomes_one_summary_point_not_samples() -> None:
     strip = EcgStrip(
         **common(), fs_hz=250, start=AT, samples_uv=tuple(range(2500)), gaps=((100, 5), (900, 3))
     )
-    points = points_for(strip, "t", ecg=EcgMetrics(hr_bpm=64, rr_mean_ms=937.5, rhythm="normal"))
-    assert len(points) == 1
-    (point,) = points
+    (point,) = points_for(strip, "t")
     assert point.measurement == "ecg_summary" and point.tags["lead"] == "I"
     assert point.fields["chunk_ref"] == strip.msg_id
     assert point.fields["samples"] == 2500 and point.fields["lost_samples"] == 8
-    assert point.fields["duration_s"] == 10.0 and point.fields["hr"] == 64.0
-    assert point.fields["rhythm"] == "normal"
+    assert point.fields["duration_s"] == 10.0
+    assert "hr" not in point.fields  # nothing invented when no analysis ran
+
+
+def test_ecg_summary_carries_the_analysis() -> None:
+    rr = np.array([0.9, 1.0, 1.1])
+    analysis = EcgAnalysis(
+        fs=250.0,
+        duration_s=10.0,
+        beats=np.array([10, 235, 485, 760]),
+        rr_s=rr,
+        hr_bpm=60.0,
+        min_hr_bpm=55.0,
+        max_hr_bpm=66.0,
+        quality=Quality.GOOD,
+        segment_quality=(Quality.GOOD,),
+        af_suspected=False,
+        af_windows=(),
+        pauses=((3.0, 3.2),),
+    )
+    strip = EcgStrip(**common(), fs_hz=250, start=AT, samples_uv=tuple(range(2500)))
+    (point,) = points_for(strip, "t", ecg=EcgMetrics.from_analysis(analysis))
+    expected = {
+        "hr": 60.0,
+        "hr_min": 55.0,
+        "hr_max": 66.0,
+        "beats": 4,
+        "quality": "good",
+        "af_suspected": False,
+        "pauses": 1,
+    }
+    assert {k: point.fields[k] for k in expected} == expected
+    assert point.fields["rr_mean_ms"] == pytest.approx(1000.0)
 
 
 def test_gateway_health() -> None:
