@@ -6,8 +6,10 @@ import argparse
 
 
 class _Demo:
-    help = ("start broker, ingest, API, a gateway and a simulated home on this machine "
-            "(demo credentials, simulated data)")
+    help = (
+        "start broker, ingest, API, a gateway and a simulated home on this machine "
+        "(demo credentials, simulated data)"
+    )
 
     def configure(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--port", type=int, default=8000, help="HTTP port for the API")

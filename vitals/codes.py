@@ -51,40 +51,66 @@ MDC_SYSTEM = "urn:iso:std:iso:11073:10101"
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 
 CODES: dict[Observable, Coding] = {
-    Observable.BP_PANEL: Coding("85354-9", 150020, "MDC_PRESS_BLD_NONINV", None,
-                                "Blood pressure panel"),
-    Observable.SYSTOLIC: Coding("8480-6", 150021, "MDC_PRESS_BLD_NONINV_SYS", "mm[Hg]",
-                                "Systolic blood pressure"),
-    Observable.DIASTOLIC: Coding("8462-4", 150022, "MDC_PRESS_BLD_NONINV_DIA", "mm[Hg]",
-                                 "Diastolic blood pressure"),
+    Observable.BP_PANEL: Coding(
+        "85354-9", 150020, "MDC_PRESS_BLD_NONINV", None, "Blood pressure panel"
+    ),
+    Observable.SYSTOLIC: Coding(
+        "8480-6", 150021, "MDC_PRESS_BLD_NONINV_SYS", "mm[Hg]", "Systolic blood pressure"
+    ),
+    Observable.DIASTOLIC: Coding(
+        "8462-4", 150022, "MDC_PRESS_BLD_NONINV_DIA", "mm[Hg]", "Diastolic blood pressure"
+    ),
     # The PHD IG uses no vital-signs LOINC for mean arterial pressure.
-    Observable.MEAN_ARTERIAL: Coding(None, 150023, "MDC_PRESS_BLD_NONINV_MEAN", "mm[Hg]",
-                                     "Mean blood pressure"),
-    Observable.PULSE_RATE_CUFF: Coding("8867-4", 149546, "MDC_PULS_RATE_NON_INV", "/min",
-                                       "Pulse rate"),
-    Observable.PULSE_RATE_OXIMETER: Coding("8867-4", 149530, "MDC_PULS_OXIM_PULS_RATE", "/min",
-                                           "Pulse rate"),
-    Observable.HEART_RATE_ECG: Coding("8867-4", 147842, "MDC_ECG_HEART_RATE", "/min",
-                                      "Heart rate"),
-    Observable.SPO2: Coding("2708-6", 150456, "MDC_PULS_OXIM_SAT_O2", "%",
-                            "Oxygen saturation in arterial blood"),
-    Observable.BODY_TEMPERATURE: Coding("8310-5", 150364, "MDC_TEMP_BODY", "Cel",
-                                        "Body temperature"),
-    Observable.BODY_WEIGHT: Coding("29463-7", 188736, "MDC_MASS_BODY_ACTUAL", "kg",
-                                   "Body weight"),
+    Observable.MEAN_ARTERIAL: Coding(
+        None, 150023, "MDC_PRESS_BLD_NONINV_MEAN", "mm[Hg]", "Mean blood pressure"
+    ),
+    Observable.PULSE_RATE_CUFF: Coding(
+        "8867-4", 149546, "MDC_PULS_RATE_NON_INV", "/min", "Pulse rate"
+    ),
+    Observable.PULSE_RATE_OXIMETER: Coding(
+        "8867-4", 149530, "MDC_PULS_OXIM_PULS_RATE", "/min", "Pulse rate"
+    ),
+    Observable.HEART_RATE_ECG: Coding("8867-4", 147842, "MDC_ECG_HEART_RATE", "/min", "Heart rate"),
+    Observable.SPO2: Coding(
+        "2708-6", 150456, "MDC_PULS_OXIM_SAT_O2", "%", "Oxygen saturation in arterial blood"
+    ),
+    Observable.BODY_TEMPERATURE: Coding(
+        "8310-5", 150364, "MDC_TEMP_BODY", "Cel", "Body temperature"
+    ),
+    Observable.BODY_WEIGHT: Coding("29463-7", 188736, "MDC_MASS_BODY_ACTUAL", "kg", "Body weight"),
     Observable.GLUCOSE_CAPILLARY_WHOLE_BLOOD: Coding(
-        "41653-7", 160184, "MDC_CONC_GLU_CAPILLARY_WHOLEBLOOD", "mg/dL",
-        "Glucose in capillary blood by glucometer", "14743-9", "mmol/L"),
+        "41653-7",
+        160184,
+        "MDC_CONC_GLU_CAPILLARY_WHOLEBLOOD",
+        "mg/dL",
+        "Glucose in capillary blood by glucometer",
+        "14743-9",
+        "mmol/L",
+    ),
     Observable.GLUCOSE_CAPILLARY_PLASMA: Coding(
-        "41653-7", 160188, "MDC_CONC_GLU_CAPILLARY_PLASMA", "mg/dL",
-        "Glucose in capillary plasma by glucometer", "14743-9", "mmol/L"),
+        "41653-7",
+        160188,
+        "MDC_CONC_GLU_CAPILLARY_PLASMA",
+        "mg/dL",
+        "Glucose in capillary plasma by glucometer",
+        "14743-9",
+        "mmol/L",
+    ),
     Observable.GLUCOSE_PLASMA_UNDETERMINED: Coding(
-        "2345-7", 160368, "MDC_CONC_GLU_UNDETERMINED_PLASMA", "mg/dL",
-        "Glucose in serum or plasma", "14749-6", "mmol/L"),
+        "2345-7",
+        160368,
+        "MDC_CONC_GLU_UNDETERMINED_PLASMA",
+        "mg/dL",
+        "Glucose in serum or plasma",
+        "14749-6",
+        "mmol/L",
+    ),
     Observable.GLUCOSE_BLOOD_GENERIC: Coding(
-        "2339-0", None, None, "mg/dL", "Glucose in blood", "15074-8", "mmol/L"),
+        "2339-0", None, None, "mg/dL", "Glucose in blood", "15074-8", "mmol/L"
+    ),
     Observable.GLUCOSE_CGM: Coding(
-        "99504-3", None, None, "mg/dL", "Glucose in interstitial fluid", "105272-9", "mmol/L"),
+        "99504-3", None, None, "mg/dL", "Glucose in interstitial fluid", "105272-9", "mmol/L"
+    ),
     Observable.QTC: Coding("8636-3", None, None, "ms", "QT interval corrected"),
 }
 

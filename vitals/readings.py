@@ -68,7 +68,9 @@ class ReadingBase(Frozen):
     )
     received_at: UtcDatetime | None = Field(default=None, description="gateway capture time")
     simulated: bool
-    seq: int | None = Field(default=None, ge=0, description="device sequence number")
+    seq: int | None = Field(
+        default=None, ge=0, description="device record sequence number (e.g. a glucose meter's)"
+    )
 
     @field_validator("msg_id")
     @classmethod
@@ -148,7 +150,6 @@ class Glucose(ReadingBase):
         default=None, description="LO/HI: mg_dl is the meter's limit, not a measurement"
     )
     control_solution: bool = False
-    sequence: int | None = Field(default=None, ge=0, le=0xFFFF, description="meter record no.")
 
 
 class HeartRate(ReadingBase):

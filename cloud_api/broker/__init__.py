@@ -1,0 +1,1 @@
+"""Broker-side security: per-gateway MQTT credentials and ACLs for mosquitto."""

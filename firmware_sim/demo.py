@@ -1,0 +1,160 @@
+"""``homerpm demo``: the whole system on one machine, on simulated devices.
+
+Starts, as separate processes: a private mosquitto broker, one ingest worker, the API, and a
+gateway whose devices are simulated (a blood-pressure cuff following a scripted home). Prints
+a line containing ``ready`` and the URL once a simulated reading is visible through the API.
+Every child is watched: if one dies, the demo says which and shows the end of its log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from firmware_sim.services import ManagedProcess, Mosquitto, ServiceError, spawn
+
+GATEWAY = "gw-demo-1"
+PATIENT = "demo-patient-1"
+DEMO_USER, DEMO_PASSWORD = "demo", "demo"
+READY_TIMEOUT_S = 90.0
+
+
+def _homerpm(*argv: str) -> list[str]:
+    # Run sub-services through this interpreter so the demo works from any venv.
+    return [sys.executable, "-m", "vitals.cli", *argv]
+
+
+def gateway_config(data_dir: Path, broker_port: int) -> str:
+    return f"""# Written by `homerpm demo`. Simulated devices only.
+gateway_id = "{GATEWAY}"
+
+[mqtt]
+url = "mqtt://127.0.0.1:{broker_port}"
+
+[outbox]
+path = "{data_dir / "gateway" / "outbox.db"}"
+
+[[devices]]
+kind = "blood_pressure"
+simulated = true
+patient = "{PATIENT}"
+interval_s = 5.0
+"""
+
+
+def _http_json(url: str, data: bytes | None = None, token: str | None = None) -> object:
+    request = urllib.request.Request(url, data=data)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+class Demo:
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.broker = Mosquitto(data_dir / "mosquitto")
+        self.children: list[ManagedProcess] = []
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.broker.start()
+        db_url = f"sqlite:///{self.data_dir / 'cloud.db'}"
+        broker_url = f"mqtt://127.0.0.1:{self.broker.port}"
+        self._run_once("seed", _homerpm("cloud", "seed-demo", "--db", db_url))
+        self._spawn(
+            "ingest",
+            _homerpm("cloud", "ingest", "--id", "ingest-0", "--broker", broker_url, "--db", db_url),
+        )
+        self._spawn(
+            "api",
+            _homerpm(
+                "cloud", "api", "--db", db_url, "--host", "127.0.0.1", "--port", str(self.port)
+            ),
+        )
+        config = self.data_dir / "gateway.toml"
+        (self.data_dir / "gateway").mkdir(exist_ok=True)
+        config.write_text(gateway_config(self.data_dir, self.broker.port))
+        self._spawn("gateway", _homerpm("gateway", "run", "--config", str(config)))
+
+    def _run_once(self, name: str, argv: list[str]) -> None:
+        process = spawn(name, argv, self.data_dir / "logs")
+        if process.proc.wait(120) != 0:
+            raise ServiceError(f"`{' '.join(argv[2:])}` failed:\n{process.log()[-2000:]}")
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        self.children.append(spawn(name, argv, self.data_dir / "logs"))
+
+    def check_children(self) -> None:
+        for child in self.children:
+            if child.proc.poll() is not None:
+                raise ServiceError(
+                    f"{child.name} exited with code {child.proc.returncode}; "
+                    f"end of {child.log_path}:\n{child.log()[-2000:]}"
+                )
+
+    def wait_until_ready(self) -> dict[str, object]:
+        """Log in as the demo clinician and wait for the first reading to be visible."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        form = urllib.parse.urlencode({"username": DEMO_USER, "password": DEMO_PASSWORD}).encode()
+        while time.monotonic() < deadline:
+            self.check_children()
+            try:
+                token = _http_json(f"{self.base}/api/v1/auth/token", form)
+                access = token["access_token"]  # type: ignore[index]
+                page = _http_json(f"{self.base}/api/v1/patients/{PATIENT}/readings", token=access)
+                items = page["items"]  # type: ignore[index]
+                if items:
+                    return items[0]  # type: ignore[no-any-return]
+            except (urllib.error.URLError, OSError, KeyError, ValueError):
+                pass
+            time.sleep(0.5)
+        raise ServiceError(f"no reading visible through the API within {READY_TIMEOUT_S:.0f} s")
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            child.stop()
+        self.broker.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(args: argparse.Namespace) -> int:
+    # SIGTERM stops the demo like Ctrl-C does: children are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, _interrupt)
+    demo = Demo(Path(args.data_dir).resolve(), args.port)
+    print(
+        "HomeRPM demo: simulated devices and a demo-only clinician login "
+        f"({DEMO_USER} / {DEMO_PASSWORD}). Never use demo mode for real patients.",
+        flush=True,
+    )
+    try:
+        demo.start()
+        first = demo.wait_until_ready()
+        print(
+            f"HomeRPM demo ready: {demo.base}  (API docs {demo.base}/docs; "
+            f"first reading {first.get('msg_id')} for patient {PATIENT})",
+            flush=True,
+        )
+        while True:
+            time.sleep(1.0)
+            demo.check_children()
+    except ServiceError as exc:
+        print(f"homerpm demo: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("stopping…", flush=True)
+        return 0
+    finally:
+        demo.stop()
