@@ -60,7 +60,7 @@ def analyze(
     beats = det.beats
     duration = x.size / fs
     bounds = segment_bounds(x.size, fs)
-    seg_q = segment_quality(x, fs, det.qrs_band, det.working_fs, beats) if x.size else []
+    seg_q = segment_quality(x, fs, det.qrs_band, det.working_fs, beats)
     quality = overall_quality(seg_q, duration)
     rr = np.diff(beats) / fs if beats.size > 1 else np.zeros(0)
     hr = 60.0 / float(np.median(rr)) if rr.size >= 2 else None

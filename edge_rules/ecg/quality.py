@@ -65,6 +65,8 @@ def _sos(kind: str, cutoff: float, fs: float) -> FloatArray:
 def segment_bounds(n: int, fs: float) -> list[tuple[int, int]]:
     """Segments of ``SEGMENT_S`` seconds; a short remainder joins the last segment."""
     seg = int(SEGMENT_S * fs)
+    if n == 0:
+        return []
     if n <= seg:
         return [(0, n)]
     starts = list(range(0, n - seg + 1, seg))
@@ -81,6 +83,8 @@ def segment_quality(
     ``qrs_band`` is the band-passed signal at the detector's rate ``fsd``; ``beats`` are
     full-rate beat indices.
     """
+    if x.size == 0:
+        return []
     hf = sps.sosfilt(_sos("highpass", min(40.0, 0.4 * fs), fs), x) if fs >= 100 else None
     morph = zero_phase_bandpass(x, fs, (1.0, 40.0)) if x.size > 16 else x
     wander = sps.sosfilt(_sos("lowpass", 0.7, fs), x - x[0])
