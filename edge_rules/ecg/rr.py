@@ -1,10 +1,13 @@
-"""RR-interval helpers: intervals, ectopic-beat rejection, rate over sliding windows, pauses."""
+"""RR-interval helpers: intervals, ectopic-beat rejection, rate over sliding windows, pauses.
+
+They work on RR series from any source (our beats, or RR intervals a strap such as the Polar
+H10 reports itself).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -20,12 +23,6 @@ def rr_intervals(beats: npt.ArrayLike, fs: float) -> FloatArray:
     """Successive beat-to-beat intervals in seconds."""
     b = np.asarray(beats, dtype=np.float64)
     return np.diff(b) / fs if b.size > 1 else np.zeros(0)
-
-
-def local_median(rr: FloatArray, span: int = 9) -> FloatArray:
-    if rr.size == 0:
-        return rr
-    return np.asarray(ndimage.median_filter(rr, size=min(span, rr.size), mode="nearest"))
 
 
 def ectopic_mask(rr: FloatArray) -> BoolArray:
