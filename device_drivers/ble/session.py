@@ -1,0 +1,88 @@
+"""Pieces every device session shares: Device Information, bad payloads, clock writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from device_drivers.ble.transport import BleConnection, GattError, Notification
+from device_drivers.codecs.date_time import (
+    AdjustReason,
+    CurrentTime,
+    DateTime,
+    encode_current_time,
+)
+from device_drivers.errors import DecodeError
+from device_drivers.quirks import Quirks, quirks_for
+from device_drivers.uuids import CURRENT_TIME, normalize_uuid
+
+log = logging.getLogger(__name__)
+
+MANUFACTURER_NAME = normalize_uuid("2a29")
+MODEL_NUMBER = normalize_uuid("2a24")
+SERIAL_NUMBER = normalize_uuid("2a25")
+FIRMWARE_REVISION = normalize_uuid("2a26")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """Device Information service strings (None where the device has none)."""
+
+    manufacturer: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    firmware: str | None = None
+
+    @property
+    def quirks(self) -> Quirks:
+        return quirks_for(self.manufacturer, self.model)
+
+
+async def read_device_info(conn: BleConnection) -> DeviceInfo:
+    have = conn.characteristics()
+    values: dict[str, str | None] = {}
+    for key, uuid in (
+        ("manufacturer", MANUFACTURER_NAME),
+        ("model", MODEL_NUMBER),
+        ("serial", SERIAL_NUMBER),
+        ("firmware", FIRMWARE_REVISION),
+    ):
+        values[key] = None
+        if uuid in have:
+            try:
+                raw = await conn.read(uuid)
+                values[key] = raw.decode("utf-8", "replace").rstrip("\x00").strip() or None
+            except GattError as exc:
+                log.info("%s: reading %s failed: %s", conn.address, uuid, exc)
+    return DeviceInfo(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class BadPayload:
+    """A value that did not decode: kept with its bytes for a human to inspect."""
+
+    notification: Notification
+    error: DecodeError
+
+
+async def write_current_time(conn: BleConnection, now: dt.datetime | None = None) -> bool:
+    """Set the device clock via Current Time 0x2A2B if it is writable; True if written.
+
+    Devices keep local wall-clock time, so the gateway's local time is written.
+    """
+    if CURRENT_TIME not in conn.characteristics():
+        return False
+    local = (now or dt.datetime.now().astimezone()).astimezone()
+    value = CurrentTime(
+        DateTime.from_datetime(local),
+        local.isoweekday(),
+        int(local.microsecond * 256 / 1_000_000),
+        AdjustReason.EXTERNAL_REFERENCE_TIME_UPDATE,
+    )
+    try:
+        await conn.write(CURRENT_TIME, encode_current_time(value), response=True)
+    except GattError as exc:
+        log.info("%s: device refused the time write: %s", conn.address, exc)
+        return False
+    return True

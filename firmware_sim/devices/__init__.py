@@ -1,0 +1,1 @@
+"""Simulated devices: GATT-exact device models and the fronts that run them."""
