@@ -36,3 +36,11 @@ class MappingError(ValueError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class UnknownCharacteristicError(LookupError):
+    """No codec is registered for this characteristic UUID."""
+
+    def __init__(self, char_uuid: str) -> None:
+        self.char_uuid = char_uuid
+        super().__init__(f"no codec for characteristic {char_uuid}")

@@ -124,6 +124,9 @@ class Writer:
             kind = "signed" if signed else "unsigned"
             self.fail(f"{what}={value} does not fit {size * 8}-bit {kind}")
 
+    def uint(self, value: int, size: int, what: str) -> None:
+        self._int(value, size, False, what)
+
     def u8(self, value: int, what: str) -> None:
         self._int(value, 1, False, what)
 
