@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from device_drivers.ble.bleak_transport import BleakTransport
 from device_drivers.ble.bp import collect_bp
-from device_drivers.ble.cursors import MemoryCursorStore
+from device_drivers.ble.cursors import JsonFileCursorStore, MemoryCursorStore
+from device_drivers.ble.glucose import download_glucose
 from device_drivers.ble.transport import Advertisement, Matcher
 from device_drivers.codecs.bp import encode_bp_measurement
+from device_drivers.codecs.glucose import Meal, encode_glucose_measurement
 from firmware_sim.bluez.mock import BlueZooMock
 from firmware_sim.bluez.peripheral import BluezDevice
 from firmware_sim.devices.bp_gatt import BP_SERVICE, BpCuff, bp_record
+from firmware_sim.devices.glucose_gatt import GLUCOSE_SERVICE, GlucoseMeter
 
 pytestmark = [pytest.mark.bluez, pytest.mark.timeout(60)]
 
@@ -60,3 +64,34 @@ async def test_scan_connect_and_collect_a_cuff_burst(bluez: BlueZooMock) -> None
             again = await collect_bp(conn, store=store, quiet_timeout=1.0)
     assert again.duplicates == 3
     assert [r.measurement.systolic.value for r in again.records] == [150]
+
+
+async def test_glucose_download_all_then_new_records_after_restart(
+    bluez: BlueZooMock, tmp_path: Path
+) -> None:
+    meter = GlucoseMeter()
+    for i in range(4):
+        meter.add(95 + i, at=T0 + dt.timedelta(hours=i), meal=Meal.FASTING if i == 1 else None)
+    store = JsonFileCursorStore(tmp_path / "cursors.json")
+    async with BluezDevice(meter, adapter="hci2"), BleakTransport(adapter="hci0") as transport:
+        adv = await find(transport, Matcher.of(services=[GLUCOSE_SERVICE]))
+        assert adv.address == bluez.addresses[2]
+        async with transport.connect(adv, required=["2a18", "2a52"]) as conn:
+            first = await download_glucose(conn, store)
+        assert [r.sequence for r in first.records] == [1, 2, 3, 4]
+        assert first.records[1].context is not None
+        assert first.records[1].context.meal == Meal.FASTING
+        assert first.time_set and len(meter.time_writes) == 1
+        await first.commit()
+    meter.add(140, at=T0 + dt.timedelta(days=1))
+    meter.add(150, at=T0 + dt.timedelta(days=1, hours=1))
+    # A restarted gateway (another adapter, see the cuff test) reading the same cursor file.
+    async with BluezDevice(meter, adapter="hci2"), BleakTransport(adapter="hci4") as transport:
+        adv = await find(transport, Matcher.of(addresses=[bluez.addresses[2]]))
+        async with transport.connect(adv) as conn:
+            second = await download_glucose(conn, JsonFileCursorStore(tmp_path / "cursors.json"))
+    assert meter.requests[-1] == bytes.fromhex("0103010400")  # >= 4: anchor + new
+    assert [r.sequence for r in second.records] == [5, 6]
+    assert [r.notification.data for r in second.records] == [
+        encode_glucose_measurement(s.measurement) for s in meter.records[4:]
+    ]
