@@ -61,7 +61,14 @@ class DeviceRunner:
                     next_tick = loop.time() + period * self._scale
                 timeout = max(0.0, next_tick - loop.time())
             try:
-                actions = await asyncio.wait_for(self._queue.get(), timeout)
+                # Central requests first: with timeout 0, wait_for would never let a
+                # queued get() complete and a fast stream would starve the requests.
+                actions = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                actions = None
+            try:
+                if actions is None:
+                    actions = await asyncio.wait_for(self._queue.get(), timeout)
             except TimeoutError:
                 actions = self.model.tick()
                 if next_tick is not None and period is not None:

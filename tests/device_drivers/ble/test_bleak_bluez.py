@@ -10,18 +10,23 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from device_drivers.ble.bleak_transport import BleakTransport
 from device_drivers.ble.bp import collect_bp
 from device_drivers.ble.cursors import JsonFileCursorStore, MemoryCursorStore
+from device_drivers.ble.ecg import PolarEcgStream
 from device_drivers.ble.glucose import download_glucose
 from device_drivers.ble.transport import Advertisement, Matcher
 from device_drivers.codecs.bp import encode_bp_measurement
 from device_drivers.codecs.glucose import Meal, encode_glucose_measurement
+from device_drivers.uuids import PMD_DATA, PMD_SERVICE
 from firmware_sim.bluez.mock import BlueZooMock
 from firmware_sim.bluez.peripheral import BluezDevice
 from firmware_sim.devices.bp_gatt import BP_SERVICE, BpCuff, bp_record
+from firmware_sim.devices.ecg_gatt import PolarStrap
+from firmware_sim.devices.ecg_synth import SyntheticEcg
 from firmware_sim.devices.glucose_gatt import GLUCOSE_SERVICE, GlucoseMeter
 
 pytestmark = [pytest.mark.bluez, pytest.mark.timeout(60)]
@@ -95,3 +100,23 @@ async def test_glucose_download_all_then_new_records_after_restart(
     assert [r.notification.data for r in second.records] == [
         encode_glucose_measurement(s.measurement) for s in meter.records[4:]
     ]
+
+
+async def test_ecg_streams_ten_seconds_at_130_hz_without_lost_frames(bluez: BlueZooMock) -> None:
+    strap = PolarStrap(SyntheticEcg(seed=7))
+    async with BluezDevice(strap, adapter="hci3"), BleakTransport(adapter="hci0") as transport:
+        adv = await find(transport, Matcher.of(services=[PMD_SERVICE]))
+        samples = []
+        async with transport.connect(adv, required=[PMD_DATA]) as conn, PolarEcgStream(
+            conn, segment_s=5
+        ) as ecg:
+            async for segment in ecg.segments():
+                assert segment.gaps == ()
+                samples.append(segment.samples_uv)
+                if sum(s.size for s in samples) >= 10 * 130:
+                    break
+        assert strap.commands[-1] == bytes.fromhex("0300") and not strap.streaming
+    got = np.concatenate(samples)
+    assert got.size >= 1300 and ecg.missing_samples == 0 and not ecg.bad
+    assert np.array_equal(got, SyntheticEcg(seed=7).next(got.size))
+    assert ecg.frames == strap.frames_sent or ecg.frames == strap.frames_sent - 1  # in flight
