@@ -86,8 +86,7 @@ async def test_bleak_pair_with_our_agent_registered(bluez: BlueZooMock) -> None:
         BleakTransport(adapter="hci0") as transport,
     ):
         async with asyncio.timeout(10):
-            async for adv in transport.advertisements(Matcher.of(services=[GLUCOSE_SERVICE])):
-                break
+            adv = await anext(transport.advertisements(Matcher.of(services=[GLUCOSE_SERVICE])))
         async with transport.connect(adv) as conn:
             await conn.pair()
             assert conn.client is not None
