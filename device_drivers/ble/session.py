@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from device_drivers.ble.inbox import Inbox
 from device_drivers.ble.transport import BleConnection, GattError, Notification
 from device_drivers.codecs.date_time import (
     AdjustReason,
@@ -86,3 +87,24 @@ async def write_current_time(conn: BleConnection, now: dt.datetime | None = None
         log.info("%s: device refused the time write: %s", conn.address, exc)
         return False
     return True
+
+
+async def collect(
+    conn: BleConnection,
+    chars: list[str],
+    *,
+    quiet_timeout: float = 5.0,
+    max_count: int | None = None,
+) -> list[Notification]:
+    """Subscribe to ``chars`` and gather values until the link drops, ``quiet_timeout``
+    passes without one, or ``max_count`` arrived (heart rate, SpO2, weight...)."""
+    got: list[Notification] = []
+    async with Inbox(conn) as inbox:
+        for char in chars:
+            await conn.start_notify(char)
+        while max_count is None or len(got) < max_count:
+            n = await inbox.next(quiet_timeout)
+            if n is None:
+                break
+            got.append(n)
+    return got

@@ -154,6 +154,7 @@ class BpCuff(DeviceModel):
         actions += [Notify(BPM, encode_bp_measurement(r, self.quirks)) for r in batch]
         self.sent_upto = len(self.records)
         self.fresh = False
+        self.advertising = False
         actions.append(StopAdvertising())
         if self.disconnect_after_burst:
             actions.append(Disconnect())
