@@ -45,10 +45,11 @@ async def test_heart_rate_stream_with_rr_intervals() -> None:
 async def test_oximeter_spot_checks_then_continuous() -> None:
     ox = PulseOximeter([spot_check(96, 71, T0), spot_check(94, 80, T0 + dt.timedelta(hours=1))])
     got, _ = await run(ox, [PLX_SPOT_CHECK_MEASUREMENT, PLX_CONTINUOUS_MEASUREMENT], max_count=4)
-    spots = [decode_plx_spot_check(n.data) for n in got if n.char_uuid == PLX_SPOT_CHECK_MEASUREMENT]
+    spot, cont = PLX_SPOT_CHECK_MEASUREMENT, PLX_CONTINUOUS_MEASUREMENT
+    spots = [decode_plx_spot_check(n.data) for n in got if n.char_uuid == spot]
     assert [s.spo2.value for s in spots] == [96, 94]  # type: ignore[union-attr]
-    cont = [decode_plx_continuous(n.data) for n in got if n.char_uuid == PLX_CONTINUOUS_MEASUREMENT]
-    assert cont and cont[0].spo2.value == 97  # type: ignore[union-attr]
+    live = [decode_plx_continuous(n.data) for n in got if n.char_uuid == cont]
+    assert live and live[0].spo2.value == 97  # type: ignore[union-attr]
 
 
 async def test_scale_sends_stored_weights_and_disconnects() -> None:
