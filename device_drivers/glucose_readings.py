@@ -26,8 +26,9 @@ from device_drivers.codecs.glucose import (
     GlucoseMeasurement,
     GlucoseType,
     SensorStatus,
+    concentration_display,
 )
-from device_drivers.codecs.numbers import MderFloat, MderSpecial
+from device_drivers.codecs.numbers import MderSpecial
 from device_drivers.device_time import measured_at
 from device_drivers.errors import MappingError
 from vitals import readings as v
@@ -100,10 +101,9 @@ def glucose_to_reading(
         raise MappingError(f"record #{m.sequence}: meter flagged the result unreliable ({names})")
     unit = GlucoseUnit.MMOL_L if m.mol_per_l else GlucoseUnit.MG_DL
     range_flag = _range_flag(m)
-    if isinstance(m.concentration, MderFloat):
-        # kg/L -> mg/dL is x 10^5, mol/L -> mmol/L x 10^3: exact in decimal.
-        scale = 3 if m.mol_per_l else 5
-        value_received = float(m.concentration.as_decimal().scaleb(scale))
+    shown = concentration_display(m)  # kg/L x 10^5 = mg/dL, mol/L x 10^3 = mmol/L, exact
+    if shown is not None:
+        value_received = float(shown)
         mg_dl = to_mgdl(value_received, unit)
     elif range_flag is not None and m.concentration in (
         MderSpecial.NEGATIVE_INFINITY,
@@ -141,7 +141,6 @@ def glucose_to_reading(
         meal=v.MealContext[meal.name] if meal is not None else None,
         range_flag=range_flag,
         control_solution=m.is_control_solution,
-        sequence=m.sequence,
     )
 
 

@@ -12,16 +12,19 @@ visible here (the mapping turns them into ``range_flag``), never a plain number.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import IntEnum, IntFlag
 
-from device_drivers.codecs._binary import Reader, Writer
+from device_drivers.codecs._binary import Reader, Writer, cached_flags
 from device_drivers.codecs.date_time import DateTime, read_date_time, write_date_time
-from device_drivers.codecs.numbers import Mder
+from device_drivers.codecs.numbers import Mder, MderFloat, sfloat
 from device_drivers.quirks import NO_QUIRKS, Quirks
 from device_drivers.uuids import GLUCOSE_FEATURE, GLUCOSE_MEASUREMENT, GLUCOSE_MEASUREMENT_CONTEXT
 
 
-class GlucoseFlag(IntFlag):
+class GlucoseFlag:
+    """Flags bits (plain ints: enum arithmetic is too slow for the decode hot path)."""
+
     TIME_OFFSET = 0x01
     CONCENTRATION = 0x02
     MOL_PER_L = 0x04
@@ -65,6 +68,29 @@ class SensorStatus(IntFlag):
     READ_INTERRUPTED = 1 << 9
     GENERAL_DEVICE_FAULT = 1 << 10
     TIME_FAULT = 1 << 11
+
+
+_sensor_status = cached_flags(SensorStatus)
+
+
+def concentration_from_mg_dl(mg_dl: float | str, decimals: int = 0) -> MderFloat:
+    """The kg/L SFLOAT a meter sends for ``mg_dl`` (``103`` -> 103e-5 kg/L)."""
+    value = MderFloat.of(mg_dl, decimals)
+    return sfloat(Decimal(value.mantissa).scaleb(value.exponent - 5), decimals + 5)
+
+
+def concentration_from_mmol_l(mmol_l: float | str, decimals: int = 1) -> MderFloat:
+    """The mol/L SFLOAT a meter sends for ``mmol_l`` (``5.5`` -> 55e-4 mol/L)."""
+    value = MderFloat.of(mmol_l, decimals)
+    return sfloat(Decimal(value.mantissa).scaleb(value.exponent - 3), decimals + 3)
+
+
+def concentration_display(m: GlucoseMeasurement) -> Decimal | None:
+    """mg/dL (kg/L records) or mmol/L (mol/L records) as exact decimal; None if absent
+    or a special value."""
+    if not isinstance(m.concentration, MderFloat):
+        return None
+    return m.concentration.as_decimal().scaleb(3 if m.mol_per_l else 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +147,7 @@ def decode_glucose_measurement(payload: bytes, quirks: Quirks = NO_QUIRKS) -> Gl
         concentration = r.sfloat("glucose concentration")
         type_location = r.u8("type-sample location")
         sample_type, location = type_location & 0x0F, type_location >> 4
-    status = SensorStatus(r.u16("sensor status")) if flags & GlucoseFlag.SENSOR_STATUS else None
+    status = _sensor_status(r.u16("sensor status")) if flags & GlucoseFlag.SENSOR_STATUS else None
     r.end()
     return GlucoseMeasurement(
         sequence=sequence,
@@ -164,7 +190,9 @@ def encode_glucose_measurement(m: GlucoseMeasurement, quirks: Quirks = NO_QUIRKS
     return w.bytes()
 
 
-class ContextFlag(IntFlag):
+class ContextFlag:
+    """Flags bits of 0x2A34 (plain ints)."""
+
     CARBOHYDRATE = 0x01
     MEAL = 0x02
     TESTER_HEALTH = 0x04
@@ -269,7 +297,7 @@ def encode_glucose_context(c: GlucoseContext, quirks: Quirks = NO_QUIRKS) -> byt
         | (ContextFlag.HBA1C if c.hba1c_pct is not None else 0)
         | (ContextFlag.EXTENDED_FLAGS if c.extended_flags is not None else 0)
     )
-    w.u8(int(flags), "flags")
+    w.u8(flags, "flags")
     w.u16(c.sequence, "sequence number")
     if c.extended_flags is not None:
         w.u8(c.extended_flags, "extended flags")
@@ -309,9 +337,12 @@ class GlucoseFeature(IntFlag):
     MULTIPLE_BOND = 1 << 10
 
 
+_glucose_feature = cached_flags(GlucoseFeature)
+
+
 def decode_glucose_feature(payload: bytes, quirks: Quirks = NO_QUIRKS) -> GlucoseFeature:
     r = Reader(GLUCOSE_FEATURE, payload)
-    value = GlucoseFeature(r.u16("feature bits"))
+    value = _glucose_feature(r.u16("feature bits"))
     r.end()
     return value
 

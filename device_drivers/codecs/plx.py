@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntFlag
 
-from device_drivers.codecs._binary import Reader, Writer
+from device_drivers.codecs._binary import Reader, Writer, cached_flags
 from device_drivers.codecs.date_time import DateTime, read_date_time, write_date_time
 from device_drivers.codecs.numbers import Mder
 from device_drivers.quirks import NO_QUIRKS, Quirks
@@ -55,6 +55,9 @@ class PlxDeviceStatus(IntFlag):
     SENSOR_MALFUNCTION = 1 << 14
     SENSOR_DISCONNECTED = 1 << 15
 
+
+_measurement_status = cached_flags(PlxMeasurementStatus)
+_device_status = cached_flags(PlxDeviceStatus)
 
 SPOT_TIMESTAMP = 0x01
 SPOT_MEASUREMENT_STATUS = 0x02
@@ -109,8 +112,8 @@ def decode_plx_spot_check(payload: bytes, quirks: Quirks = NO_QUIRKS) -> PlxSpot
     timestamp = read_date_time(r) if flags & SPOT_TIMESTAMP else None
     status = None
     if flags & SPOT_MEASUREMENT_STATUS:
-        status = PlxMeasurementStatus(r.u16("measurement status"))
-    device = PlxDeviceStatus(r.u24("device status")) if flags & SPOT_DEVICE_STATUS else None
+        status = _measurement_status(r.u16("measurement status"))
+    device = _device_status(r.u24("device status")) if flags & SPOT_DEVICE_STATUS else None
     pai = r.sfloat("pulse amplitude index") if flags & SPOT_PAI else None
     r.end()
     return PlxSpotCheck(
@@ -153,8 +156,8 @@ def decode_plx_continuous(payload: bytes, quirks: Quirks = NO_QUIRKS) -> PlxCont
         spo2_slow, pulse_slow = r.sfloat("SpO2 slow"), r.sfloat("pulse rate slow")
     status = None
     if flags & CONT_MEASUREMENT_STATUS:
-        status = PlxMeasurementStatus(r.u16("measurement status"))
-    device = PlxDeviceStatus(r.u24("device status")) if flags & CONT_DEVICE_STATUS else None
+        status = _measurement_status(r.u16("measurement status"))
+    device = _device_status(r.u24("device status")) if flags & CONT_DEVICE_STATUS else None
     pai = r.sfloat("pulse amplitude index") if flags & CONT_PAI else None
     r.end()
     return PlxContinuous(

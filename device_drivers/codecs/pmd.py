@@ -192,10 +192,12 @@ def decode_pmd_control_point(payload: bytes, quirks: Quirks = NO_QUIRKS) -> PmdC
         except ValueError:
             r.fail(f"unknown response status {status_raw}")
         more = r.u8("more") if r.remaining else None
+        start = r.pos
         parameters = r.rest()
         settings = None
         if op == PmdOpCode.GET_SETTINGS and status is PmdStatus.SUCCESS:
-            settings = _read_settings(Reader(PMD_CONTROL_POINT, parameters))
+            r.pos = start
+            settings = _read_settings(r)
         return PmdResponse(op, measurement_type, status, more, parameters, settings)
     try:
         op_code = PmdOpCode(first)
@@ -314,13 +316,17 @@ def decode_ecg_frame(payload: bytes, quirks: Quirks = NO_QUIRKS) -> EcgFrame:
     return EcgFrame(timestamp, samples_from_bytes(payload, HEADER_SIZE))
 
 
+# A 3-byte sample seen as (low uint16, high int8): the sign lives in the high byte.
+_SAMPLE24 = np.dtype([("lo", "<u2"), ("hi", "i1")])
+
+
 def samples_from_bytes(data: bytes, offset: int = 0) -> npt.NDArray[np.int32]:
-    """3-byte signed little-endian integers -> read-only int32 array (vectorised)."""
-    raw = np.frombuffer(data, dtype=np.uint8, offset=offset)
-    n = raw.size // 3
-    wide = np.zeros((n, 4), dtype=np.uint8)
-    wide[:, 1:] = raw[: n * 3].reshape(n, 3)  # bytes into the top 3 of each int32 ...
-    samples = wide.view("<i4").reshape(n) >> 8  # ... then an arithmetic shift sign-extends
+    """3-byte signed little-endian integers -> read-only int32 array (vectorised).
+    ``len(data) - offset`` must be a multiple of 3."""
+    records = np.frombuffer(data, dtype=_SAMPLE24, offset=offset)
+    samples = records["hi"].astype(np.int32)
+    samples <<= 16
+    samples |= records["lo"]
     samples.flags.writeable = False
     return samples
 
@@ -356,6 +362,12 @@ def encode_pmd_data(value: PmdDataFrame | EcgFrame, quirks: Quirks = NO_QUIRKS) 
     w.u8(value.frame_type, "frame type")
     w.raw(value.payload)
     return w.bytes()
+
+
+def max_samples_per_frame(att_mtu: int) -> int:
+    """ECG samples that fit one notification at this ATT MTU (3 bytes ATT header,
+    10 bytes PMD header): 73 at the MTU 232 that polarpy requests."""
+    return max(0, (att_mtu - 3 - HEADER_SIZE) // 3)
 
 
 def ecg_frame(timestamp_ns: int, samples_uv: npt.ArrayLike) -> EcgFrame:

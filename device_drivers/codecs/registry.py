@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from device_drivers import uuids
-from device_drivers.codecs import bp, date_time, glucose, heart_rate, plx, pmd, racp, weight
+from device_drivers.codecs import (
+    bp,
+    date_time,
+    device_info,
+    glucose,
+    heart_rate,
+    plx,
+    pmd,
+    racp,
+    weight,
+)
 from device_drivers.errors import UnknownCharacteristicError
 from device_drivers.quirks import NO_QUIRKS, Quirks
 
@@ -39,6 +50,14 @@ def _ct_decode(payload: bytes, quirks: Quirks) -> date_time.CurrentTime:
 
 def _ct_encode(value: date_time.CurrentTime, quirks: Quirks) -> bytes:
     return date_time.encode_current_time(value)
+
+
+def _string_decode(uuid: str, payload: bytes, quirks: Quirks) -> device_info.DeviceString:
+    return device_info.decode_device_string(uuid, payload)
+
+
+def _string_encode(uuid: str, value: device_info.DeviceString, quirks: Quirks) -> bytes:
+    return device_info.encode_device_string(uuid, value)
 
 
 CODECS: tuple[Codec, ...] = (
@@ -114,6 +133,16 @@ CODECS: tuple[Codec, ...] = (
         pmd.encode_pmd_control_point,
     ),
     Codec(uuids.PMD_DATA, "Polar PMD Data", pmd.decode_pmd_data, pmd.encode_pmd_data),
+    Codec(
+        device_info.BATTERY_LEVEL,
+        "Battery Level",
+        device_info.decode_battery_level,
+        device_info.encode_battery_level,
+    ),
+    *(
+        Codec(uuid, name, partial(_string_decode, uuid), partial(_string_encode, uuid))
+        for uuid, name in device_info.STRING_CHARACTERISTICS.items()
+    ),
 )
 
 _BY_UUID = {codec.uuid: codec for codec in CODECS}
