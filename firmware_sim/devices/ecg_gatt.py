@@ -39,6 +39,7 @@ from device_drivers.codecs.pmd import (
     encode_ecg_frame,
     encode_pmd_control_point,
     get_settings_response,
+    max_samples_per_frame,
 )
 from device_drivers.errors import DecodeError
 from device_drivers.uuids import (
@@ -76,7 +77,7 @@ class PolarStrap(DeviceModel):
         *,
         address: str = "C0:FF:EE:00:00:03",
         name: str = "Polar H10 SIM0001",
-        samples_per_frame: int = 73,
+        samples_per_frame: int = max_samples_per_frame(232),  # 73, the MTU Polar apps use
         clock: dt.datetime | None = None,
         drop_frames: frozenset[int] = frozenset(),
     ) -> None:

@@ -29,11 +29,12 @@ from device_drivers.codecs.glucose import (
     GlucoseType,
     Meal,
     SensorStatus,
+    concentration_from_mg_dl,
     encode_glucose_context,
     encode_glucose_feature,
     encode_glucose_measurement,
 )
-from device_drivers.codecs.numbers import Mder, MderFloat, MderSpecial
+from device_drivers.codecs.numbers import Mder, MderSpecial
 from device_drivers.codecs.racp import (
     RacpFilter,
     RacpNumberOfRecords,
@@ -72,11 +73,6 @@ GLUCOSE_SERVICE = normalize_uuid("1808")
 class StoredGlucose:
     measurement: GlucoseMeasurement
     context: GlucoseContext | None = None
-
-
-def _kg_per_l(mg_dl: float) -> MderFloat:
-    # kg/L x 100 000 = mg/dL: 88 mg/dL is 88e-5 kg/L, as the Accu-Chek Guide sends it.
-    return MderFloat(round(mg_dl), -5)
 
 
 class GlucoseMeter(DeviceModel):
@@ -120,7 +116,9 @@ class GlucoseMeter(DeviceModel):
         """Store a result: ``mg_dl`` or a ``special`` (-INF = LO, +INF = HI)."""
         seq = self.next_sequence
         self.next_sequence = (seq + 1) & 0xFFFF
-        concentration: Mder = special if special is not None else _kg_per_l(mg_dl or 0)
+        concentration: Mder = (
+            special if special is not None else concentration_from_mg_dl(round(mg_dl or 0))
+        )
         if special is MderSpecial.NEGATIVE_INFINITY:
             status = (status or SensorStatus(0)) | SensorStatus.RESULT_TOO_LOW
         elif special is MderSpecial.POSITIVE_INFINITY:
