@@ -1,1 +1,1 @@
-"""Simulated devices: GATT-exact device models and the fronts that run them."""
+"""Virtual devices that speak the exact Bluetooth GATT bytes of real ones."""
