@@ -95,11 +95,19 @@ class DeviceCommand:
         parser.add_argument("--interval", type=float, default=None,
                             help="with --bluez: take a new measurement every N seconds")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--mitbih", metavar="RECORD", default=None,
+                            help="ecg: replay this MIT-BIH record (e.g. 208) from the data dir "
+                                 "($HOMERPM_DATA/ecg/mitdb) instead of synthetic ECG")
         parser.add_argument("--seconds", type=float, default=5.0,
                             help="in-process ECG: length of the printed segment")
 
     def run(self, args: argparse.Namespace) -> int:
-        model = make_model(args.kind, records=args.records, seed=args.seed)
+        try:
+            model = make_model(args.kind, records=args.records, seed=args.seed,
+                               ecg_record=args.mitbih)
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         if args.bluez:
             try:
                 asyncio.run(serve(model, args.adapter, args.interval, args.seed))

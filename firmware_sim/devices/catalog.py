@@ -7,7 +7,8 @@ import random
 
 from device_drivers.codecs.glucose import Meal
 from firmware_sim.devices.bp_gatt import BpCuff, bp_record
-from firmware_sim.devices.ecg_gatt import PolarStrap
+from firmware_sim.devices.ecg_gatt import PolarStrap, SampleSource
+from firmware_sim.devices.ecg_record import RecordedEcg, mitbih_record
 from firmware_sim.devices.ecg_synth import SyntheticEcg
 from firmware_sim.devices.gatt_model import DeviceModel
 from firmware_sim.devices.glucose_gatt import GlucoseMeter
@@ -44,7 +45,7 @@ def add_measurement(model: DeviceModel, rng: random.Random, at: dt.datetime) -> 
 
 def make_model(
     kind: str, *, records: int = 3, seed: int = 0, address: str | None = None,
-    now: dt.datetime | None = None,
+    now: dt.datetime | None = None, ecg_record: str | None = None,
 ) -> DeviceModel:
     rng = random.Random(seed)
     at = (now or dt.datetime.now()).replace(microsecond=0)
@@ -55,7 +56,10 @@ def make_model(
     elif kind == "glucose":
         model = GlucoseMeter(**kw)  # type: ignore[arg-type]
     elif kind == "ecg":
-        return PolarStrap(SyntheticEcg(seed=seed), **kw)  # type: ignore[arg-type]
+        source: SampleSource = SyntheticEcg(seed=seed)
+        if ecg_record is not None:  # e.g. "208": MIT-BIH from the data dir
+            source = RecordedEcg.from_wfdb(mitbih_record(ecg_record))
+        return PolarStrap(source, **kw)  # type: ignore[arg-type]
     elif kind == "hr":
         return HeartRateStrap(seed=seed, **kw)  # type: ignore[arg-type]
     elif kind == "spo2":
