@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from device_drivers.ble.bp import collect_bp
 from device_drivers.ble.capture import Who, capture_bp, capture_ecg, capture_glucose
@@ -24,15 +25,16 @@ WHO = Who("p-0007", DeviceRef(make="HomeRPM", model="Sim", address="C0:FF:EE:00:
 
 
 async def run(model: DeviceModel, session):
-    async with InProcessDevice(model) as dev, MemoryTransport([dev]) as transport:
-        async with transport.connect(await anext(transport.advertisements())) as conn:
-            return await session(conn)
+    async with (
+        InProcessDevice(model) as dev,
+        MemoryTransport([dev]) as transport,
+        transport.connect(await anext(transport.advertisements())) as conn,
+    ):
+        return await session(conn)
 
 
 async def test_bp_burst_to_readings_and_nan_systolic_rejected() -> None:
     bad = bp_record(120, 80, at=T0)
-    from dataclasses import replace
-
     cuff = BpCuff([bp_record(131, 84, 66, at=T0), replace(bad, systolic=MderSpecial.NAN)])
     burst = await run(cuff, lambda c: collect_bp(c, quiet_timeout=2))
     got = capture_bp(burst, WHO)

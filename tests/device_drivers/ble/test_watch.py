@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
+
 from device_drivers.ble.bp import collect_bp
 from device_drivers.ble.kinds import classify, classify_services
 from device_drivers.ble.memory import MemoryTransport
-from device_drivers.ble.transport import Advertisement, ConnectFailed
+from device_drivers.ble.transport import Advertisement, ConnectFailed, GattError, OutOfSlots
 from device_drivers.ble.watch import sessions
 from device_drivers.uuids import PMD_SERVICE, normalize_uuid
 from firmware_sim.devices.bp_gatt import BpCuff, bp_record
+from firmware_sim.devices.glucose_gatt import GlucoseMeter
 from firmware_sim.devices.inprocess import InProcessDevice
 from vitals.readings import ReadingKind
 
@@ -61,3 +64,39 @@ def test_classification_by_advertised_services() -> None:
     assert classify(adv("1822")) is ReadingKind.SPO2
     assert classify(adv("181d")) is ReadingKind.BODY_WEIGHT
     assert classify_services(["180f"]) is None
+
+
+async def test_slots_limit_concurrent_connections() -> None:
+    cuff, meter = BpCuff([bp_record(120, 80, at=T0)]), GlucoseMeter()
+    async with (
+        InProcessDevice(cuff) as d1,
+        InProcessDevice(meter) as d2,
+        MemoryTransport([d1, d2], slots=1, slot_timeout=0.2) as transport,
+    ):
+        ads = {a.address: a async for a in _first_n(transport, 2)}
+        async with transport.connect(ads[cuff.address]):
+            with pytest.raises(OutOfSlots):
+                async with transport.connect(ads[meter.address]):
+                    pass
+        async with transport.connect(ads[meter.address]) as conn:  # slot free again
+            assert conn.is_connected
+
+
+async def test_missing_required_characteristic_is_a_gatt_error() -> None:
+    cuff = BpCuff([bp_record(120, 80, at=T0)])
+    async with InProcessDevice(cuff) as dev, MemoryTransport([dev]) as transport:
+        adv = await anext(transport.advertisements())
+        with pytest.raises(GattError) as info:
+            async with transport.connect(adv, required=["2a52"]):
+                pass
+    assert "2a52" in info.value.reason
+
+
+async def _first_n(transport: MemoryTransport, n: int):
+    seen: set[str] = set()
+    async for adv in transport.advertisements():
+        if adv.address not in seen:
+            seen.add(adv.address)
+            yield adv
+        if len(seen) == n:
+            return
