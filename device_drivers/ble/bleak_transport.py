@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -176,6 +176,7 @@ class BleakTransport:
         connect_attempts: int = 3,
         slot_timeout: float = 60.0,
         rediscover_timeout: float = 15.0,
+        replay_s: float = 60.0,
         faults: Faults | None = None,
     ) -> None:
         self.adapter = adapter
@@ -185,6 +186,8 @@ class BleakTransport:
         self._attempts = connect_attempts
         self._slot_timeout = slot_timeout
         self._rediscover_timeout = rediscover_timeout
+        self._replay_s = replay_s
+        self._seen_at: dict[str, float] = {}
         self._subscribers: list[tuple[Matcher, asyncio.Queue[Advertisement]]] = []
         self.seen: dict[str, Advertisement] = {}
         self._scanner: BleakScanner | None = None
@@ -214,6 +217,7 @@ class BleakTransport:
             handle=device,
         )
         self.seen[adv.address] = adv
+        self._seen_at[adv.address] = time.monotonic()
         for matcher, queue in self._subscribers:
             if matcher.matches(adv):
                 queue.put_nowait(adv)
@@ -223,9 +227,11 @@ class BleakTransport:
         self._subscribers.append(entry)
         try:
             # BlueZ reports a known device only when something changes, so start with
-            # what the shared scanner has already seen.
+            # what the shared scanner saw recently (not long-gone cuffs: connecting to an
+            # absent device costs a whole connect timeout).
+            horizon = time.monotonic() - self._replay_s
             for adv in list(self.seen.values()):
-                if entry[0].matches(adv):
+                if self._seen_at.get(adv.address, 0.0) >= horizon and entry[0].matches(adv):
                     yield adv
             while True:
                 yield await entry[1].get()
@@ -234,6 +240,7 @@ class BleakTransport:
 
     async def _rediscover(self, address: str) -> BLEDevice:
         self.seen.pop(address, None)
+        self._seen_at.pop(address, None)
         try:
             async with asyncio.timeout(self._rediscover_timeout):
                 async for adv in self.advertisements(Matcher.of(addresses=[address])):
@@ -348,10 +355,3 @@ class BleakTransport:
         finally:
             self._slots.release()
 
-
-def bleak_details(adv: Advertisement) -> dict[str, Any]:
-    """Debug view of the stack's device object (for ``homerpm gateway scan -v``)."""
-    device = adv.handle
-    if isinstance(device, BLEDevice) and isinstance(device.details, dict):
-        return dict(device.details)
-    return {}

@@ -189,12 +189,21 @@ class BluezDevice:
             await asyncio.sleep(self._gap)  # keep order across characteristics
 
     async def stop_advertising(self) -> None:
-        await self._set_advertising(False)
+        try:
+            await self._set_advertising(False)
+        except BluezError as exc:  # e.g. BlueZ already released it: not worth dying for
+            log.warning("stop advertising: %s", exc)
 
     async def disconnect(self) -> None:
         """Disconnect every central connected to our adapter (real BlueZ delivers this;
         the mock does not tell the central, research ble.md §4.4)."""
-        reply = await self._call("/", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")
+        try:
+            reply = await self._call("/", "org.freedesktop.DBus.ObjectManager",
+                                     "GetManagedObjects")
+        except BluezError as exc:
+            log.warning("disconnect: cannot list devices: %s", exc)
+            self._disconnected()
+            return
         for path, interfaces in reply.body[0].items():
             device = interfaces.get("org.bluez.Device1")
             if not path.startswith(self.adapter_path + "/") or device is None:

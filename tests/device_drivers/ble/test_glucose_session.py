@@ -160,3 +160,18 @@ def test_cursor_stores_persist(tmp_path: Path, kind: str) -> None:
     assert reopened.load("AA:BB") == DeviceCursor(7, 9, ("1@x",))
     assert reopened.load("CC:DD").last_sequence == 1
     assert reopened.load("unknown") == DeviceCursor()
+
+
+async def test_a_meter_that_never_answers_gets_an_abort() -> None:
+    meter = meter_with(2)
+    real = meter._racp
+
+    def silent(data: bytes):
+        actions = real(data)
+        return [] if data[:1] == b"\x01" else actions  # reports vanish, others answer
+
+    meter._racp = silent  # type: ignore[method-assign]
+    async with InProcessDevice(meter) as dev, MemoryTransport([dev]) as transport:
+        got = await download(transport, MemoryCursorStore(), reply_wait_s=0.3)
+    assert got.records == [] and got.result is None and not got.complete
+    assert meter.requests[-1] == bytes.fromhex("0300")  # abort sent
