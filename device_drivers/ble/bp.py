@@ -81,10 +81,16 @@ async def collect_bp(
     device_key: str | None = None,
     quiet_timeout: float = 10.0,
     first_timeout: float = 20.0,
+    info: DeviceInfo | None = None,
 ) -> BpBurst:
-    """Subscribe and collect the cuff's burst (see module doc)."""
+    """Subscribe and collect the cuff's burst (see module doc).
+
+    ``info``: Device Information known from an earlier session; when given, the cuff is
+    subscribed to at once (its transfer window can be a few seconds), else it is read
+    first to pick the quirk profile.
+    """
     key = device_key or conn.address
-    info = await read_device_info(conn)
+    info = info or await read_device_info(conn)
     quirks = info.quirks
     seen = set(store.load(key).seen) if store is not None else set()
     burst = BpBurst(key, info, _store=store)

@@ -87,6 +87,7 @@ class BleDeviceSource:
         self.ecg_segment_s = ecg_segment_s
         self.simple_max = simple_max
         self.retry_s = retry_s
+        self._info: DeviceInfo | None = None  # Device Information from the first session
 
     def _who(self, info: DeviceInfo) -> Who:
         device = self.who.device.model_copy(update={
@@ -115,9 +116,12 @@ class BleDeviceSource:
         if self.kind is ReadingKind.BLOOD_PRESSURE:
             async for burst in sessions(
                 self.transport, self.address,
-                lambda c: collect_bp(c, store=self.cursors, device_key=self.address),
+                lambda c: collect_bp(c, store=self.cursors, device_key=self.address,
+                                     info=self._info),
                 required=[BLOOD_PRESSURE_MEASUREMENT], cooldown_s=self.cooldown_s,
             ):
+                if burst.info.manufacturer or burst.info.model:
+                    self._info = burst.info
                 for item in self._items(capture_bp(burst, self._who(burst.info))):
                     yield item
                 await burst.commit()  # the consumer is back: everything above is stored
