@@ -75,6 +75,9 @@ def capture_bp(burst: BpBurst, who: Who) -> Capture:
 
 
 def capture_glucose(download: GlucoseDownload, who: Who) -> Capture:
+    """Uses the meter clock offset measured by the session unless ``who`` brings one."""
+    if who.clock_offset is None and download.clock_offset is not None:
+        who = Who(who.patient, who.device, who.simulated, download.clock_offset)
     return _capture(((r.measurement, r.notification, r.context) for r in download.records),
                     download.bad, who)
 

@@ -26,12 +26,19 @@ downloaded again and records already delivered — fingerprinted by (sequence, b
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
 from device_drivers.ble.cursors import DeviceCursor, RecordCursorStore
 from device_drivers.ble.inbox import Inbox
-from device_drivers.ble.session import BadPayload, DeviceInfo, read_device_info, write_current_time
+from device_drivers.ble.session import (
+    BadPayload,
+    DeviceInfo,
+    read_clock_offset,
+    read_device_info,
+    write_current_time,
+)
 from device_drivers.ble.transport import BleConnection, BleError, Notification
 from device_drivers.codecs.glucose import (
     GlucoseContext,
@@ -105,6 +112,8 @@ class GlucoseDownload:
     meter_count: int | None = None
     result: RacpResponseCode | None = None
     time_set: bool = False
+    #: gateway UTC - meter clock, read before the clock was set (for measured_at)
+    clock_offset: dt.timedelta | None = None
     duplicates: int = 0
     _store: RecordCursorStore | None = None
     _cursor: DeviceCursor = field(default_factory=DeviceCursor)
@@ -188,6 +197,7 @@ async def download_glucose(
         if GLUCOSE_MEASUREMENT_CONTEXT in chars:
             await conn.start_notify(GLUCOSE_MEASUREMENT_CONTEXT)
         await conn.start_notify(RECORD_ACCESS_CONTROL_POINT)
+        out.clock_offset = await read_clock_offset(conn)
         if set_time:
             out.time_set = await write_current_time(conn)
         procedure = _Procedure(conn, inbox, out)

@@ -12,8 +12,10 @@ from device_drivers.codecs.date_time import (
     AdjustReason,
     CurrentTime,
     DateTime,
+    decode_current_time,
     encode_current_time,
 )
+from device_drivers.device_time import clock_offset
 from device_drivers.errors import DecodeError
 from device_drivers.quirks import Quirks, quirks_for
 from device_drivers.uuids import CURRENT_TIME, normalize_uuid
@@ -65,6 +67,21 @@ class BadPayload:
 
     notification: Notification
     error: DecodeError
+
+
+async def read_clock_offset(conn: BleConnection) -> dt.timedelta | None:
+    """``gateway UTC now - device clock`` from Current Time 0x2A2B, whole seconds; None
+    if the device has no readable, sane clock. Read it BEFORE setting the clock: the
+    records already stored carry the old clock's times."""
+    if CURRENT_TIME not in conn.characteristics():
+        return None
+    try:
+        value = decode_current_time(await conn.read(CURRENT_TIME))
+        offset = clock_offset(value.date_time, dt.datetime.now(dt.UTC))
+    except (GattError, DecodeError, ValueError) as exc:
+        log.info("%s: no usable device clock: %s", conn.address, exc)
+        return None
+    return dt.timedelta(seconds=round(offset.total_seconds()))
 
 
 async def write_current_time(conn: BleConnection, now: dt.datetime | None = None) -> bool:

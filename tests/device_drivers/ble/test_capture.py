@@ -70,3 +70,14 @@ async def test_ecg_segment_to_strip() -> None:
     (strip,) = got.readings
     assert isinstance(strip, EcgStrip) and strip.fs_hz == 130
     assert len(strip.samples_uv) == segment.samples_uv.size and strip.gaps == ()
+
+
+async def test_glucose_times_use_the_meter_clock_offset_read_before_setting_it() -> None:
+    now_local = dt.datetime.now().replace(microsecond=0)
+    meter = GlucoseMeter(clock=now_local - dt.timedelta(minutes=47))  # meter runs 47 min late
+    meter.add(120, at=meter.clock - dt.timedelta(hours=1))  # taken 1 h ago by its clock
+    download = await run(meter, lambda c: download_glucose(c, MemoryCursorStore()))
+    assert download.time_set and download.clock_offset is not None
+    (reading,) = capture_glucose(download, WHO).readings
+    true_time = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    assert abs((reading.measured_at - true_time).total_seconds()) < 5
