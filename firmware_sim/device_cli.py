@@ -25,6 +25,7 @@ from device_drivers.ble.transport import BleConnection, Notification
 from device_drivers.codecs.registry import decode
 from device_drivers.errors import DecodeError
 from device_drivers.uuids import short_name
+from firmware_sim.devices.bp_cuff import SCENARIOS
 from firmware_sim.devices.catalog import KINDS, add_measurement, make_model
 from firmware_sim.devices.gatt_model import DeviceModel
 from firmware_sim.devices.inprocess import InProcessDevice
@@ -66,7 +67,9 @@ async def demo(model: DeviceModel, seconds: float) -> list[str]:
             return await _read_once(conn, model, seconds)
 
 
-async def serve(model: DeviceModel, adapter: str, interval: float | None, seed: int) -> None:
+async def serve(
+    model: DeviceModel, adapter: str, interval: float | None, seed: int, scenario: str
+) -> None:
     from firmware_sim.bluez.peripheral import BluezDevice
 
     rng = random.Random(seed)
@@ -77,8 +80,8 @@ async def serve(model: DeviceModel, adapter: str, interval: float | None, seed: 
         while True:
             await asyncio.sleep(interval or 3600)
             if interval:
-                print(add_measurement(model, rng, dt.datetime.now().replace(microsecond=0)),
-                      flush=True)
+                now = dt.datetime.now().replace(microsecond=0)
+                print(add_measurement(model, rng, now, scenario), flush=True)
                 await dev.sync_advertising()
 
 
@@ -95,6 +98,8 @@ class DeviceCommand:
         parser.add_argument("--interval", type=float, default=None,
                             help="with --bluez: take a new measurement every N seconds")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--scenario", default="normal", choices=sorted(SCENARIOS),
+                            help="bp: value pattern of the scenario cuff (default normal)")
         parser.add_argument("--mitbih", metavar="RECORD", default=None,
                             help="ecg: replay this MIT-BIH record (e.g. 208) from the data dir "
                                  "($HOMERPM_DATA/ecg/mitdb) instead of synthetic ECG")
@@ -104,13 +109,13 @@ class DeviceCommand:
     def run(self, args: argparse.Namespace) -> int:
         try:
             model = make_model(args.kind, records=args.records, seed=args.seed,
-                               ecg_record=args.mitbih)
+                               ecg_record=args.mitbih, scenario=args.scenario)
         except (OSError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         if args.bluez:
             try:
-                asyncio.run(serve(model, args.adapter, args.interval, args.seed))
+                asyncio.run(serve(model, args.adapter, args.interval, args.seed, args.scenario))
             except KeyboardInterrupt:
                 return 0
             except Exception as exc:  # D-Bus/BlueZ missing: say so, no traceback wall

@@ -7,8 +7,8 @@ the SilverCrest style (every stored record, every time — the gateway must dedu
 or the Omron style (only records not sent before). A fresh measurement is preceded by
 Intermediate Cuff Pressure notifications (0x2A36) when the central listens to them.
 
-This is the GATT-exact cuff model; a plain in-process reading generator for the gateway
-pipeline may live elsewhere (``bp_cuff.py``).
+This is the GATT side of a cuff (storage, burst, disconnect); the measured values
+themselves can come from the scenario cuff in ``bp_cuff.py`` (see ``catalog.py``).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def bp_record(
     )
 
 
-class BpCuff(DeviceModel):
+class GattBpCuff(DeviceModel):
     kind = "bp"
 
     def __init__(
@@ -100,7 +100,7 @@ class BpCuff(DeviceModel):
         self.feature = BpFeature.BODY_MOVEMENT_DETECTION | BpFeature.IRREGULAR_PULSE_DETECTION
 
     @classmethod
-    def beurer_bm85(cls, records: list[BloodPressureMeasurement], **kw: object) -> BpCuff:
+    def beurer_bm85(cls, records: list[BloodPressureMeasurement], **kw: object) -> GattBpCuff:
         """A cuff that sends the Beurer BM85's non-conformant bytes (see quirks.toml)."""
         cuff = cls(records, manufacturer="Beurer", model_number="BM85", **kw)  # type: ignore[arg-type]
         if cuff.quirks is NO_QUIRKS:

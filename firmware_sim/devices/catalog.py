@@ -6,7 +6,8 @@ import datetime as dt
 import random
 
 from device_drivers.codecs.glucose import Meal
-from firmware_sim.devices.bp_gatt import BpCuff, bp_record
+from firmware_sim.devices.bp_cuff import BpCuff as ScenarioCuff
+from firmware_sim.devices.bp_gatt import GattBpCuff
 from firmware_sim.devices.ecg_gatt import PolarStrap, SampleSource
 from firmware_sim.devices.ecg_record import RecordedEcg, mitbih_record
 from firmware_sim.devices.ecg_synth import SyntheticEcg
@@ -23,12 +24,15 @@ def _times(n: int, now: dt.datetime) -> list[dt.datetime]:
     return [now - dt.timedelta(hours=12 * (n - i)) for i in range(n)]
 
 
-def add_measurement(model: DeviceModel, rng: random.Random, at: dt.datetime) -> str:
-    """The patient takes one more measurement (for ``--interval``); returns a summary."""
-    if isinstance(model, BpCuff):
-        sys_, dia = rng.randint(112, 150), rng.randint(70, 95)
-        model.measure(bp_record(sys_, dia, rng.randint(58, 90), at=at))
-        return f"BP {sys_}/{dia}"
+def add_measurement(
+    model: DeviceModel, rng: random.Random, at: dt.datetime, scenario: str = "normal"
+) -> str:
+    """The patient takes one more measurement (for ``--interval``); returns a summary.
+    Blood pressure values come from the scenario cuff (``bp_cuff.BpCuff``)."""
+    if isinstance(model, GattBpCuff):
+        record = ScenarioCuff(scenario, seed=rng.randrange(2**32), clock=lambda: at).measure()
+        model.measure(record)
+        return f"BP {record.systolic}/{record.diastolic}"
     if isinstance(model, GlucoseMeter):
         value = rng.randint(80, 180)
         stored = model.add(value, at=at, meal=rng.choice([None, Meal.PREPRANDIAL, Meal.FASTING]))
@@ -45,14 +49,14 @@ def add_measurement(model: DeviceModel, rng: random.Random, at: dt.datetime) -> 
 
 def make_model(
     kind: str, *, records: int = 3, seed: int = 0, address: str | None = None,
-    now: dt.datetime | None = None, ecg_record: str | None = None,
+    now: dt.datetime | None = None, ecg_record: str | None = None, scenario: str = "normal",
 ) -> DeviceModel:
     rng = random.Random(seed)
     at = (now or dt.datetime.now()).replace(microsecond=0)
     kw = {"address": address} if address else {}
     model: DeviceModel
     if kind == "bp":
-        model = BpCuff(**kw)  # type: ignore[arg-type]
+        model = GattBpCuff(**kw)  # type: ignore[arg-type]
     elif kind == "glucose":
         model = GlucoseMeter(**kw)  # type: ignore[arg-type]
     elif kind == "ecg":
@@ -69,5 +73,5 @@ def make_model(
     else:
         raise ValueError(f"unknown device kind {kind!r}; one of {', '.join(KINDS)}")
     for when in _times(records, at):
-        add_measurement(model, rng, when)
+        add_measurement(model, rng, when, scenario)
     return model

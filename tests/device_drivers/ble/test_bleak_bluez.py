@@ -24,7 +24,7 @@ from device_drivers.codecs.glucose import Meal, encode_glucose_measurement
 from device_drivers.uuids import PMD_DATA, PMD_SERVICE
 from firmware_sim.bluez.mock import BlueZooMock
 from firmware_sim.bluez.peripheral import BluezDevice
-from firmware_sim.devices.bp_gatt import BP_SERVICE, BpCuff, bp_record
+from firmware_sim.devices.bp_gatt import BP_SERVICE, GattBpCuff, bp_record
 from firmware_sim.devices.ecg_gatt import PolarStrap
 from firmware_sim.devices.ecg_synth import SyntheticEcg
 from firmware_sim.devices.glucose_gatt import GLUCOSE_SERVICE, GlucoseMeter
@@ -43,7 +43,7 @@ async def find(transport: BleakTransport, matcher: Matcher, wait_s: float = 10) 
 
 async def test_scan_connect_and_collect_a_cuff_burst(bluez: BlueZooMock) -> None:
     records = [bp_record(120 + i, 80 + i, 60 + i, at=T0 + dt.timedelta(hours=i)) for i in range(3)]
-    cuff = BpCuff(records)
+    cuff = GattBpCuff(records)
     store = MemoryCursorStore()
     async with BluezDevice(cuff, adapter="hci1"), BleakTransport(adapter="hci0") as transport:
         adv = await find(transport, Matcher.of(services=[BP_SERVICE]))

@@ -18,7 +18,7 @@ from device_drivers.ble.bp import collect_bp
 from device_drivers.ble.transport import ConnectFailed, Matcher
 from firmware_sim.bluez.mock import BlueZooMock
 from firmware_sim.bluez.peripheral import BluezDevice
-from firmware_sim.devices.bp_gatt import BP_SERVICE, BpCuff, bp_record
+from firmware_sim.devices.bp_gatt import BP_SERVICE, GattBpCuff, bp_record
 
 pytestmark = [pytest.mark.bluez, pytest.mark.timeout(60)]
 
@@ -27,7 +27,7 @@ IN_PROGRESS = BleakDBusError("org.bluez.Error.InProgress", ["Operation already i
 
 
 async def test_in_progress_removes_the_device_rediscovers_and_connects(bluez: BlueZooMock) -> None:
-    cuff = BpCuff([bp_record(121, 79, at=T0)])
+    cuff = GattBpCuff([bp_record(121, 79, at=T0)])
     async with BluezDevice(cuff, adapter="hci1"), BleakTransport(adapter="hci0") as transport:
         async with asyncio.timeout(10):
             adv = await anext(transport.advertisements(Matcher.of(services=[BP_SERVICE])))
@@ -39,7 +39,7 @@ async def test_in_progress_removes_the_device_rediscovers_and_connects(bluez: Bl
 
 
 async def test_gives_up_with_a_typed_error(bluez: BlueZooMock) -> None:
-    cuff = BpCuff([bp_record(122, 80, at=T0)])
+    cuff = GattBpCuff([bp_record(122, 80, at=T0)])
     async with BluezDevice(cuff, adapter="hci2"), BleakTransport(
         adapter="hci0", connect_attempts=2
     ) as transport:
@@ -55,7 +55,7 @@ async def test_gives_up_with_a_typed_error(bluez: BlueZooMock) -> None:
 
 async def test_a_dropped_link_ends_the_session_at_once(bluez: BlueZooMock) -> None:
     # The mock cannot deliver a peripheral-side disconnect; drop it at our seam instead.
-    cuff = BpCuff([bp_record(123, 81, at=T0)], disconnect_after_burst=False)
+    cuff = GattBpCuff([bp_record(123, 81, at=T0)], disconnect_after_burst=False)
     async with BluezDevice(cuff, adapter="hci3"), BleakTransport(adapter="hci0") as transport:
         async with asyncio.timeout(10):
             adv = await anext(transport.advertisements(Matcher.of(addresses=[bluez.addresses[3]])))

@@ -10,7 +10,7 @@ from device_drivers.ble.memory import MemoryTransport
 from device_drivers.ble.transport import Matcher
 from device_drivers.codecs.bp import encode_bp_measurement
 from device_drivers.codecs.numbers import MderFloat
-from firmware_sim.devices.bp_gatt import BP_SERVICE, BpCuff, bp_record
+from firmware_sim.devices.bp_gatt import BP_SERVICE, GattBpCuff, bp_record
 from firmware_sim.devices.inprocess import InProcessDevice
 
 T0 = dt.datetime(2026, 3, 1, 8, 0, 0)
@@ -27,7 +27,7 @@ async def first_adv(transport: MemoryTransport):
 
 
 async def test_burst_is_collected_until_the_cuff_disconnects() -> None:
-    cuff = BpCuff(records(3))
+    cuff = GattBpCuff(records(3))
     async with InProcessDevice(cuff) as dev, MemoryTransport([dev]) as transport:
         adv = await first_adv(transport)
         assert adv.address == cuff.address and BP_SERVICE in adv.service_uuids
@@ -44,7 +44,7 @@ async def test_burst_is_collected_until_the_cuff_disconnects() -> None:
 
 
 async def test_resent_records_are_deduplicated_after_commit_only() -> None:
-    cuff = BpCuff(records(2), send_all=True)
+    cuff = GattBpCuff(records(2), send_all=True)
     store = MemoryCursorStore()
     async with InProcessDevice(cuff) as dev, MemoryTransport([dev]) as transport:
         async with transport.connect(await first_adv(transport)) as conn:
@@ -64,7 +64,7 @@ async def test_resent_records_are_deduplicated_after_commit_only() -> None:
 
 
 async def test_beurer_bm85_bytes_decode_with_its_quirk_profile() -> None:
-    cuff = BpCuff.beurer_bm85([bp_record(106, 71, 63, at=T0, user_id=0, status=0)])
+    cuff = GattBpCuff.beurer_bm85([bp_record(106, 71, 63, at=T0, user_id=0, status=0)])
     async with (
         InProcessDevice(cuff) as dev,
         MemoryTransport([dev]) as transport,
@@ -79,7 +79,7 @@ async def test_beurer_bm85_bytes_decode_with_its_quirk_profile() -> None:
 
 
 async def test_undecodable_payload_is_kept_and_the_rest_still_arrives() -> None:
-    cuff = BpCuff(records(2))
+    cuff = GattBpCuff(records(2))
     real = cuff.subscribe
 
     def broken(uuid: str, enabled: bool):

@@ -13,7 +13,7 @@ from device_drivers.ble.glucose import download_glucose
 from device_drivers.ble.memory import MemoryTransport
 from device_drivers.codecs.glucose import Meal, SensorStatus
 from device_drivers.codecs.numbers import MderSpecial
-from firmware_sim.devices.bp_gatt import BpCuff, bp_record
+from firmware_sim.devices.bp_gatt import GattBpCuff, bp_record
 from firmware_sim.devices.ecg_gatt import PolarStrap
 from firmware_sim.devices.gatt_model import DeviceModel
 from firmware_sim.devices.glucose_gatt import GlucoseMeter
@@ -35,7 +35,7 @@ async def run(model: DeviceModel, session):
 
 async def test_bp_burst_to_readings_and_nan_systolic_rejected() -> None:
     bad = bp_record(120, 80, at=T0)
-    cuff = BpCuff([bp_record(131, 84, 66, at=T0), replace(bad, systolic=MderSpecial.NAN)])
+    cuff = GattBpCuff([bp_record(131, 84, 66, at=T0), replace(bad, systolic=MderSpecial.NAN)])
     burst = await run(cuff, lambda c: collect_bp(c, quiet_timeout=2))
     got = capture_bp(burst, WHO)
     (reading,) = got.readings

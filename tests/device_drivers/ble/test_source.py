@@ -10,7 +10,7 @@ from device_drivers.ble.cursors import MemoryCursorStore
 from device_drivers.ble.memory import MemoryTransport
 from device_drivers.ble.source import BleDeviceSource
 from device_drivers.codecs.glucose import SensorStatus
-from firmware_sim.devices.bp_gatt import BpCuff, bp_record
+from firmware_sim.devices.bp_gatt import GattBpCuff, bp_record
 from firmware_sim.devices.ecg_gatt import PolarStrap
 from firmware_sim.devices.gatt_model import DeviceModel
 from firmware_sim.devices.glucose_gatt import GlucoseMeter
@@ -59,8 +59,8 @@ async def take(model: DeviceModel, kind: ReadingKind, n: int, cursors=None, *,
 
 async def test_bp_readings_then_commit_on_return() -> None:
     cursors = MemoryCursorStore()
-    cuff = BpCuff([bp_record(118, 77, at=T0), bp_record(125, 82, at=T0 + dt.timedelta(hours=2))],
-                  send_all=True)
+    records = [bp_record(118, 77, at=T0), bp_record(125, 82, at=T0 + dt.timedelta(hours=2))]
+    cuff = GattBpCuff(records, send_all=True)
     got = await take(cuff, ReadingKind.BLOOD_PRESSURE, 2, cursors)
     assert [type(x) for x in got] == [BloodPressure, BloodPressure]
     assert got[0].device.serial == "SIM-0001" and got[0].simulated

@@ -13,7 +13,7 @@ from device_drivers.ble.memory import MemoryTransport
 from device_drivers.ble.transport import Advertisement, ConnectFailed, GattError, OutOfSlots
 from device_drivers.ble.watch import sessions
 from device_drivers.uuids import PMD_SERVICE, normalize_uuid
-from firmware_sim.devices.bp_gatt import BpCuff, bp_record
+from firmware_sim.devices.bp_gatt import GattBpCuff, bp_record
 from firmware_sim.devices.glucose_gatt import GlucoseMeter
 from firmware_sim.devices.inprocess import InProcessDevice
 from vitals.readings import ReadingKind
@@ -22,7 +22,7 @@ T0 = dt.datetime(2026, 4, 1, 9)
 
 
 async def test_each_measurement_becomes_one_session_and_failures_are_retried() -> None:
-    cuff = BpCuff([bp_record(120, 80, at=T0)])
+    cuff = GattBpCuff([bp_record(120, 80, at=T0)])
     async with InProcessDevice(cuff) as dev, MemoryTransport([dev]) as transport:
         abort = ConnectionError("le-connection-abort-by-local")
         transport.faults.fail_next_connects(cuff.address, abort)
@@ -41,7 +41,7 @@ async def test_each_measurement_becomes_one_session_and_failures_are_retried() -
 
 
 async def test_a_failed_connect_surfaces_as_a_typed_error() -> None:
-    cuff = BpCuff([bp_record(120, 80, at=T0)])
+    cuff = GattBpCuff([bp_record(120, 80, at=T0)])
     async with InProcessDevice(cuff) as dev, MemoryTransport([dev]) as transport:
         transport.faults.fail_next_connects(cuff.address, TimeoutError("timeout"))
         adv = await anext(transport.advertisements())
@@ -67,7 +67,7 @@ def test_classification_by_advertised_services() -> None:
 
 
 async def test_slots_limit_concurrent_connections() -> None:
-    cuff, meter = BpCuff([bp_record(120, 80, at=T0)]), GlucoseMeter()
+    cuff, meter = GattBpCuff([bp_record(120, 80, at=T0)]), GlucoseMeter()
     async with (
         InProcessDevice(cuff) as d1,
         InProcessDevice(meter) as d2,
@@ -83,7 +83,7 @@ async def test_slots_limit_concurrent_connections() -> None:
 
 
 async def test_missing_required_characteristic_is_a_gatt_error() -> None:
-    cuff = BpCuff([bp_record(120, 80, at=T0)])
+    cuff = GattBpCuff([bp_record(120, 80, at=T0)])
     async with InProcessDevice(cuff) as dev, MemoryTransport([dev]) as transport:
         adv = await anext(transport.advertisements())
         with pytest.raises(GattError) as info:

@@ -8,7 +8,7 @@ from device_drivers.codecs.bp import decode_bp_measurement
 from device_drivers.codecs.pmd import decode_ecg_frame
 from device_drivers.quirks import quirks_for
 from device_drivers.uuids import PMD_CONTROL_POINT, PMD_DATA
-from firmware_sim.devices.bp_gatt import BPM, ICP, BpCuff
+from firmware_sim.devices.bp_gatt import BPM, ICP, GattBpCuff
 from firmware_sim.devices.ecg_gatt import PolarStrap
 from firmware_sim.devices.gatt_model import Disconnect, Notify, StopAdvertising
 
@@ -17,14 +17,15 @@ V_BP6 = bytes.fromhex("566A0047000000EA07080B121F00003F000000")  # real Beurer B
 
 def test_bm85_cuff_resends_the_real_bytes() -> None:
     record = decode_bp_measurement(V_BP6, quirks_for("Beurer", "BM85"))
-    cuff = BpCuff.beurer_bm85([record])
+    cuff = GattBpCuff.beurer_bm85([record])
     actions = cuff.subscribe(BPM, True)
     assert actions[0] == Notify(BPM, V_BP6)
     assert actions[1:] == [StopAdvertising(), Disconnect()]
 
 
 def test_cuff_burst_order_and_send_all_vs_new_only() -> None:
-    cuff = BpCuff([decode_bp_measurement(bytes.fromhex("1E8A00580078000000041114293B3C00012700"))])
+    v_bp1 = bytes.fromhex("1E8A00580078000000041114293B3C00012700")
+    cuff = GattBpCuff([decode_bp_measurement(v_bp1)])
     cuff.subscribe(ICP, True)
     first = cuff.subscribe(BPM, True)
     assert [a.char for a in first if isinstance(a, Notify)] == [ICP, ICP, ICP, BPM]

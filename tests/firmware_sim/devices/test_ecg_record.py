@@ -12,7 +12,7 @@ from firmware_sim.devices.ecg_gatt import PolarStrap
 from firmware_sim.devices.ecg_record import RecordedEcg, decode_212
 from firmware_sim.devices.inprocess import InProcessDevice
 
-EXCERPT = Path(__file__).parents[1] / "data" / "ecg" / "mitdb_208_300s_60s.npy"
+EXCERPT = Path(__file__).parents[2] / "data" / "ecg" / "mitdb_208_300s_60s.npy"
 
 
 def encode_212(samples: list[int]) -> bytes:
