@@ -41,6 +41,13 @@ class DeviceInfo:
     def quirks(self) -> Quirks:
         return quirks_for(self.manufacturer, self.model)
 
+    @property
+    def is_simulator(self) -> bool:
+        """HomeRPM's own simulated devices say so in Device Information (manufacturer
+        ``HomeRPM`` or a model number containing ``simulated``): their readings must be
+        marked simulated even if the configuration forgot to."""
+        return self.manufacturer == "HomeRPM" or "simulated" in (self.model or "").lower()
+
 
 async def read_device_info(conn: BleConnection) -> DeviceInfo:
     have = conn.characteristics()

@@ -93,7 +93,10 @@ class BleDeviceSource:
         device = self.who.device.model_copy(update={
             k: v for k, v in {"serial": info.serial, "firmware": info.firmware}.items() if v
         })
-        return replace(self.who, device=device)
+        if info.is_simulator and not self.who.simulated:
+            log.warning("%s identifies as a HomeRPM simulator: marking its readings simulated",
+                        self.address)
+        return replace(self.who, device=device, simulated=self.who.simulated or info.is_simulator)
 
     def _event(
         self, code: str, detail: dict[str, object], at: dt.datetime | None = None

@@ -69,7 +69,7 @@ class SampleSource(Protocol):
 class PolarStrap(DeviceModel):
     kind = "ecg"
     manufacturer = "Polar Electro Oy"
-    model_number = "H10 (simulated)"
+    model_number = "H10 (HomeRPM simulated)"
 
     def __init__(
         self,

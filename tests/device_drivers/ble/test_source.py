@@ -29,18 +29,20 @@ from vitals.wire import GatewayEvent
 T0 = dt.datetime(2026, 9, 1, 8)
 
 
-def who(model: DeviceModel) -> Who:
-    return Who("p-0100", DeviceRef(make="HomeRPM", model="Sim", address=model.address), True)
+def who(model: DeviceModel, simulated: bool = True) -> Who:
+    ref = DeviceRef(make="HomeRPM", model="Sim", address=model.address)
+    return Who("p-0100", ref, simulated)
 
 
 async def take(model: DeviceModel, kind: ReadingKind, n: int, cursors=None, *,
-               settle: bool = False, **kw) -> list:
+               settle: bool = False, configured_simulated: bool = True, **kw) -> list:
     """The first n items; with ``settle`` keep asking (as the pipeline does after storing
     each item) until nothing more comes, which lets the source commit."""
     cursors = cursors or MemoryCursorStore()
     got = []
     async with InProcessDevice(model) as dev, MemoryTransport([dev]) as transport:
-        source = BleDeviceSource(transport, address=model.address, kind=kind, who=who(model),
+        source = BleDeviceSource(transport, address=model.address, kind=kind,
+                                 who=who(model, configured_simulated),
                                  cursors=cursors, cooldown_s=0, **kw)
         items = source.readings()
         async with asyncio.timeout(10):
@@ -98,3 +100,12 @@ async def test_ecg_strips_and_heart_rate() -> None:
     assert strips[1].start > strips[0].start
     beats = await take(HeartRateStrap(bpm=70), ReadingKind.HEART_RATE, 3)
     assert all(isinstance(b, HeartRate) and 55 < b.bpm < 85 for b in beats)
+
+
+async def test_a_simulator_configured_as_real_is_still_marked_simulated() -> None:
+    cuff = GattBpCuff([bp_record(140, 90, at=T0)])
+    (reading,) = await take(cuff, ReadingKind.BLOOD_PRESSURE, 1, configured_simulated=False)
+    assert reading.simulated
+    strips = await take(PolarStrap(), ReadingKind.ECG, 1, configured_simulated=False,
+                        ecg_segment_s=1)
+    assert strips[0].simulated
