@@ -63,9 +63,15 @@ class GattService(ServiceInterface):
     def Primary(self) -> DBusBool:
         return True
 
-    @dbus_property(access=PropertyAccess.READ)
+    # BlueZ: "Handle [read-write, optional] (Server Only)": the daemon tries this handle
+    # and writes back the one it allocated; the mock uses it for object paths.
+    @dbus_property()
     def Handle(self) -> DBusUInt16:
         return self._handle
+
+    @Handle.setter  # type: ignore[no-redef]
+    def Handle(self, value: DBusUInt16) -> None:
+        self._handle = value
 
 
 ReadHandler = Callable[[str], bytes]
@@ -109,9 +115,15 @@ class GattCharacteristic(ServiceInterface):
     def Flags(self) -> DBusStrList:
         return sorted(self.char.flags)
 
-    @dbus_property(access=PropertyAccess.READ)
+    # BlueZ: "Handle [read-write, optional] (Server Only)": the daemon tries this handle
+    # and writes back the one it allocated; the mock uses it for object paths.
+    @dbus_property()
     def Handle(self) -> DBusUInt16:
         return self._handle
+
+    @Handle.setter  # type: ignore[no-redef]
+    def Handle(self, value: DBusUInt16) -> None:
+        self._handle = value
 
     @dbus_property(access=PropertyAccess.READ)
     def Notifying(self) -> DBusBool:

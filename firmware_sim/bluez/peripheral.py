@@ -45,6 +45,7 @@ class BluezDevice:
         self.adapter = adapter
         self.adapter_path = f"/org/bluez/{adapter}"
         n = next(_ids)
+        self._n = n
         self.root = f"/org/homerpm/sim{n}"
         self.adv_path = f"/org/homerpm/adv{n}"
         self._gap = notify_gap_s
@@ -73,7 +74,8 @@ class BluezDevice:
         by_service: dict[str, list[str]] = {}
         for char in self.model.chars():
             by_service.setdefault(char.service, []).append(char.uuid)
-        handle = 0x0010
+        # Above the daemon's own GAP/GATT/plug-in services; one 0x100 block per app.
+        handle = 0x0100 * (self._n % 0xF0 + 1)
         for s_index, (service_uuid, _) in enumerate(by_service.items()):
             s_path = f"{self.root}/service{s_index}"
             bus.export(s_path, GattService(service_uuid, handle))
