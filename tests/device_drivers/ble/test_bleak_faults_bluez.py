@@ -15,10 +15,17 @@ from bleak.exc import BleakDBusError
 
 from device_drivers.ble.bleak_transport import BleakTransport
 from device_drivers.ble.bp import collect_bp
+from device_drivers.ble.capture import Who
+from device_drivers.ble.cursors import MemoryCursorStore
+from device_drivers.ble.source import BleDeviceSource
 from device_drivers.ble.transport import ConnectFailed, Matcher
+from device_drivers.codecs.glucose import Meal
+from device_drivers.codecs.numbers import MderSpecial
 from firmware_sim.bluez.mock import BlueZooMock
 from firmware_sim.bluez.peripheral import BluezDevice
 from firmware_sim.devices.bp_gatt import BP_SERVICE, GattBpCuff, bp_record
+from firmware_sim.devices.glucose_gatt import GlucoseMeter
+from vitals.readings import DeviceRef, Glucose, MealContext, RangeFlag, ReadingKind
 
 pytestmark = [pytest.mark.bluez, pytest.mark.timeout(60)]
 
@@ -71,3 +78,23 @@ async def test_a_dropped_link_ends_the_session_at_once(bluez: BlueZooMock) -> No
                     burst = await collect_bp(conn, quiet_timeout=30)
             assert not conn.is_connected
     assert burst.disconnected_by_device and len(burst.records) == 1
+
+
+async def test_gateway_device_task_over_bleak(bluez: BlueZooMock) -> None:
+    """BleDeviceSource (what the gateway runs per device) end to end on bleak."""
+    meter = GlucoseMeter()
+    meter.add(101, at=T0, meal=Meal.FASTING)
+    meter.add(special=MderSpecial.POSITIVE_INFINITY, at=T0 + dt.timedelta(hours=1))
+    who = Who("p-0200", DeviceRef(make="HomeRPM", model="SimMeter", address=meter.address), True)
+    got = []
+    async with BluezDevice(meter, adapter="hci2"), BleakTransport(adapter="hci4") as transport:
+        source = BleDeviceSource(transport, address=bluez.addresses[2], kind=ReadingKind.GLUCOSE,
+                                 who=who, cursors=MemoryCursorStore(), cooldown_s=0)
+        items = source.readings()
+        async with asyncio.timeout(15):
+            while len(got) < 2:
+                got.append(await anext(items))
+        await items.aclose()
+    assert [type(g) for g in got] == [Glucose, Glucose]
+    assert got[0].meal is MealContext.FASTING and got[0].seq == 1
+    assert got[1].range_flag is RangeFlag.HIGH and got[1].device.serial == "SIM-0001"
