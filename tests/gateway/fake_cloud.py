@@ -73,6 +73,9 @@ class FakeCloud:
                     client.pending_calls_threshold = 1000
                     await self._serve(client)
             except aiomqtt.MqttError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None  # aiomqtt masked our cancel
                 await asyncio.sleep(0.2)
 
 
