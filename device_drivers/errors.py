@@ -14,10 +14,21 @@ class DecodeError(ValueError):
     """A GATT payload that does not decode to a trustworthy value."""
 
     def __init__(self, char_uuid: str, payload: bytes, reason: str) -> None:
+        super().__init__(reason)
         self.char_uuid = char_uuid
-        self.payload_hex = bytes(payload).hex()
+        self.payload = bytes(payload)
         self.reason = reason
-        super().__init__(f"{short_name(char_uuid)} [{self.payload_hex}]: {reason}")
+
+    @property
+    def payload_hex(self) -> str:
+        return self.payload.hex()
+
+    # Built on demand: fuzzing and bad radio links raise many of these.
+    def __str__(self) -> str:
+        return f"{short_name(self.char_uuid)} [{self.payload_hex}]: {self.reason}"
+
+    def __reduce__(self) -> tuple[type[DecodeError], tuple[str, bytes, str]]:
+        return (DecodeError, (self.char_uuid, self.payload, self.reason))
 
 
 class EncodeError(ValueError):
@@ -36,3 +47,11 @@ class MappingError(ValueError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class UnknownCharacteristicError(LookupError):
+    """No codec is registered for this characteristic UUID."""
+
+    def __init__(self, char_uuid: str) -> None:
+        self.char_uuid = char_uuid
+        super().__init__(f"no codec for characteristic {char_uuid}")

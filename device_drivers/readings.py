@@ -1,87 +1,57 @@
 """GATT-level values -> ``vitals`` domain readings.
 
-Time rule (device clocks are local wall-clock time with no zone):
-
-* ``clock_offset`` is what the gateway measured when it connected:
-  ``gateway UTC now - device clock now read as if it were UTC`` (see :func:`clock_offset`).
-  It folds the device's timezone and its drift into one number, so
-  ``measured_at = device time (as UTC) + clock_offset``.
-* Without an offset the device time is taken to be in ``device_tz`` (default: the
-  gateway's local zone — a cuff set up by the same household).
-* A missing or partly unknown device time (year/month/day 0) gives
-  ``measured_at = received_at``.
-The raw device time is always kept in ``device_time``.
-
-Special values never become numbers: a NaN/INF systolic is a :class:`MappingError`;
-an optional field (MAP, pulse) that is a special value becomes ``None``.
+Measurement times follow the rule in :mod:`device_drivers.device_time`.
+Special values never become numbers: a NaN/INF primary value is a :class:`MappingError`;
+an optional field (MAP, pulse, PAI) that is a special value becomes ``None``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import TypeVar
+from typing import Any
 
-from pydantic import ValidationError
-
+from device_drivers._mapping import build, number, optional_number
 from device_drivers.codecs.bp import (
     UNKNOWN_USER,
     BloodPressureMeasurement,
     IntermediateCuffPressure,
     PulseRateRange,
 )
-from device_drivers.codecs.date_time import DateTime
-from device_drivers.codecs.numbers import Mder, MderFloat
+from device_drivers.codecs.glucose import GlucoseContext, GlucoseMeasurement
+from device_drivers.codecs.heart_rate import HeartRateMeasurement, SensorContact
+from device_drivers.codecs.plx import (
+    PlxContinuous,
+    PlxDeviceStatus,
+    PlxMeasurementStatus,
+    PlxSpotCheck,
+)
+from device_drivers.codecs.weight import WeightMeasurement
+from device_drivers.device_time import clock_offset, measured_at
+from device_drivers.ecg_stream import EcgSegment, ecg_to_reading
 from device_drivers.errors import MappingError
-from vitals.readings import BloodPressure, BpStatus, DeviceRef
-from vitals.units import to_mmhg
+from device_drivers.glucose_readings import glucose_to_reading
+from vitals.readings import (
+    BloodPressure,
+    BodyWeight,
+    BpStatus,
+    DeviceRef,
+    HeartRate,
+    Reading,
+    SpO2,
+)
+from vitals.units import MassUnit, to_kg, to_mmhg
 
-T = TypeVar("T")
-
-
-def clock_offset(device_now: DateTime | dt.datetime, gateway_now: dt.datetime) -> dt.timedelta:
-    """Offset to add to a device wall-clock time (read as UTC) to get true UTC."""
-    naive = device_now.to_naive() if isinstance(device_now, DateTime) else device_now
-    if naive is None:
-        raise ValueError("device clock value has an unknown date")
-    if gateway_now.tzinfo is None:
-        raise ValueError("gateway_now must be timezone-aware")
-    return gateway_now.astimezone(dt.UTC) - naive.replace(tzinfo=dt.UTC)
-
-
-def measured_at(
-    device_time: DateTime | dt.datetime | None,
-    *,
-    received_at: dt.datetime,
-    clock_offset: dt.timedelta | None = None,
-    device_tz: dt.tzinfo | None = None,
-) -> dt.datetime:
-    """UTC measurement instant from a zone-less device time (rule in the module doc)."""
-    if received_at.tzinfo is None:
-        raise ValueError("received_at must be timezone-aware")
-    naive = device_time.to_naive() if isinstance(device_time, DateTime) else device_time
-    if naive is None:
-        return received_at.astimezone(dt.UTC)
-    if naive.tzinfo is not None:  # already an instant (e.g. PMD epoch time)
-        base = naive.astimezone(dt.UTC)
-        return base + clock_offset if clock_offset is not None else base
-    if clock_offset is not None:
-        return naive.replace(tzinfo=dt.UTC) + clock_offset
-    local = naive.replace(tzinfo=device_tz) if device_tz is not None else naive.astimezone()
-    return local.astimezone(dt.UTC)
-
-
-def number(value: Mder | None, what: str) -> float:
-    """A required value: a finite number, or MappingError naming the special value."""
-    if isinstance(value, MderFloat):
-        return value.value
-    shown = "absent" if value is None else value.value
-    raise MappingError(f"{what} is {shown}, not a number")
-
-
-def optional_number(value: Mder | None) -> float | None:
-    """An optional value: specials (NaN, NRes, ±INF) mean 'not available'."""
-    return value.value if isinstance(value, MderFloat) else None
+__all__ = [
+    "bp_to_reading",
+    "clock_offset",
+    "ecg_to_reading",
+    "glucose_to_reading",
+    "heart_rate_to_reading",
+    "measured_at",
+    "spo2_to_reading",
+    "to_reading",
+    "weight_to_reading",
+]
 
 
 def _bp_status(m: BloodPressureMeasurement) -> frozenset[BpStatus]:
@@ -104,14 +74,6 @@ def _bp_status(m: BloodPressureMeasurement) -> frozenset[BpStatus]:
     return frozenset(found)
 
 
-def _build(factory: Callable[..., T], **fields: object) -> T:
-    try:
-        return factory(**fields)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise MappingError(f"reading out of bounds: {problems}") from exc
-
-
 def bp_to_reading(
     m: BloodPressureMeasurement,
     *,
@@ -131,7 +93,7 @@ def bp_to_reading(
     systolic = number(m.systolic, "systolic")
     diastolic = number(m.diastolic, "diastolic")
     mean_arterial = optional_number(m.mean_arterial)
-    return _build(
+    return build(
         BloodPressure,
         msg_id=msg_id,
         patient=patient,
@@ -150,3 +112,163 @@ def bp_to_reading(
         status=_bp_status(m),
         user_id=None if m.user_id in (None, UNKNOWN_USER) else m.user_id,
     )
+
+
+def heart_rate_to_reading(
+    m: HeartRateMeasurement,
+    *,
+    msg_id: str,
+    patient: str,
+    device: DeviceRef,
+    received_at: dt.datetime,
+    simulated: bool,
+) -> HeartRate:
+    """Heart Rate Measurement (a live notification: measured_at = received_at)."""
+    contact = {
+        SensorContact.DETECTED: True,
+        SensorContact.NOT_DETECTED: False,
+        SensorContact.NOT_SUPPORTED: None,
+    }[m.sensor_contact]
+    return build(
+        HeartRate,
+        msg_id=msg_id,
+        patient=patient,
+        device=device,
+        measured_at=received_at,
+        received_at=received_at,
+        simulated=simulated,
+        bpm=m.heart_rate,
+        rr_intervals_s=m.rr_intervals_s,
+        sensor_contact=contact,
+        energy_expended_kj=m.energy_expended_kj,
+    )
+
+
+_PLX_INVALID = (
+    PlxMeasurementStatus.MEASUREMENT_UNAVAILABLE
+    | PlxMeasurementStatus.INVALID_MEASUREMENT
+    | PlxMeasurementStatus.DATA_FOR_DEMONSTRATION
+    | PlxMeasurementStatus.DATA_FOR_TESTING
+)
+_PLX_SENSOR_FAULT = (
+    PlxDeviceStatus.EQUIPMENT_MALFUNCTION
+    | PlxDeviceStatus.SENSOR_UNCONNECTED
+    | PlxDeviceStatus.SENSOR_DISCONNECTED
+    | PlxDeviceStatus.SENSOR_MALFUNCTION
+)
+
+
+def spo2_to_reading(
+    m: PlxSpotCheck | PlxContinuous,
+    *,
+    msg_id: str,
+    patient: str,
+    device: DeviceRef,
+    received_at: dt.datetime,
+    simulated: bool,
+    clock_offset: dt.timedelta | None = None,
+    device_tz: dt.tzinfo | None = None,
+) -> SpO2:
+    """PLX spot-check or continuous measurement. Invalid/unavailable/demo/test data and
+    sensor faults raise MappingError. A spot-check's time stamp is used unless the
+    device says its clock is not set; continuous values are live (received_at)."""
+    status = m.measurement_status or PlxMeasurementStatus(0)
+    if status & _PLX_INVALID:
+        raise MappingError(f"oximeter marked the measurement {status!r}")
+    device_status = m.device_status or PlxDeviceStatus(0)
+    if device_status & _PLX_SENSOR_FAULT:
+        raise MappingError(f"oximeter reports {device_status!r}")
+    timestamp = None
+    if isinstance(m, PlxSpotCheck) and not m.clock_not_set:
+        timestamp = m.timestamp
+    return build(
+        SpO2,
+        msg_id=msg_id,
+        patient=patient,
+        device=device,
+        measured_at=measured_at(
+            timestamp, received_at=received_at, clock_offset=clock_offset, device_tz=device_tz
+        ),
+        device_time=timestamp.isoformat() if timestamp is not None else None,
+        received_at=received_at,
+        simulated=simulated,
+        spo2_pct=number(m.spo2, "SpO2"),
+        pulse=optional_number(m.pulse_rate),
+        perfusion_index=optional_number(m.pulse_amplitude_index),
+    )
+
+
+INCH_M = 0.0254
+
+
+def weight_to_reading(
+    m: WeightMeasurement,
+    *,
+    msg_id: str,
+    patient: str,
+    device: DeviceRef,
+    received_at: dt.datetime,
+    simulated: bool,
+    clock_offset: dt.timedelta | None = None,
+    device_tz: dt.tzinfo | None = None,
+) -> BodyWeight:
+    """Weight Measurement -> ``vitals.BodyWeight`` (kg; value and unit as received kept)."""
+    weight = m.weight
+    if not isinstance(weight, float):
+        raise MappingError("scale reports the measurement unsuccessful")
+    unit = MassUnit.LB if m.imperial else MassUnit.KG
+    height = m.height
+    return build(
+        BodyWeight,
+        msg_id=msg_id,
+        patient=patient,
+        device=device,
+        measured_at=measured_at(
+            m.timestamp, received_at=received_at, clock_offset=clock_offset, device_tz=device_tz
+        ),
+        device_time=m.timestamp.isoformat() if m.timestamp is not None else None,
+        received_at=received_at,
+        simulated=simulated,
+        kg=to_kg(weight, unit),
+        value_received=weight,
+        unit_received=unit,
+        bmi=m.bmi,
+        height_m=None if height is None else (height * INCH_M if m.imperial else height),
+        user_id=None if m.user_id in (None, UNKNOWN_USER) else m.user_id,
+    )
+
+
+def to_reading(
+    value: object,
+    *,
+    msg_id: str,
+    patient: str,
+    device: DeviceRef,
+    received_at: dt.datetime,
+    simulated: bool,
+    clock_offset: dt.timedelta | None = None,
+    device_tz: dt.tzinfo | None = None,
+    context: GlucoseContext | None = None,
+) -> Reading:
+    """Map any supported decoded value to its domain reading; MappingError otherwise.
+
+    Supported: BloodPressureMeasurement, GlucoseMeasurement (+ ``context``),
+    HeartRateMeasurement, PlxSpotCheck/PlxContinuous, WeightMeasurement, EcgSegment.
+    """
+    common: dict[str, Any] = dict(
+        msg_id=msg_id, patient=patient, device=device, received_at=received_at, simulated=simulated
+    )
+    timed: dict[str, Any] = dict(common, clock_offset=clock_offset, device_tz=device_tz)
+    if isinstance(value, BloodPressureMeasurement):
+        return bp_to_reading(value, **timed)
+    if isinstance(value, GlucoseMeasurement):
+        return glucose_to_reading(value, context, **timed)
+    if isinstance(value, HeartRateMeasurement):
+        return heart_rate_to_reading(value, **common)
+    if isinstance(value, PlxSpotCheck | PlxContinuous):
+        return spo2_to_reading(value, **timed)
+    if isinstance(value, WeightMeasurement):
+        return weight_to_reading(value, **timed)
+    if isinstance(value, EcgSegment):
+        return ecg_to_reading(value, **common, clock_offset=clock_offset)
+    raise MappingError(f"{type(value).__name__} does not map to a reading")

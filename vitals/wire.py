@@ -9,6 +9,9 @@ whose message says what is wrong, without leaking a traceback.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
@@ -117,3 +120,70 @@ def _summarise(exc: ValidationError, limit: int = 3) -> str:
     if more > 0:
         parts.append(f"(+{more} more)")
     return "; ".join(parts)
+
+
+# --- Lenient batch decoding (for receivers that must keep good items next to bad ones) ---
+
+_ITEM_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "readings": TypeAdapter(Reading),
+    "alerts": TypeAdapter(Alert),
+    "events": TypeAdapter(GatewayEvent),
+}
+
+
+class _BatchHead(Frozen):
+    """A batch envelope whose items are not validated yet."""
+
+    v: Literal[1]
+    type: Literal["readings", "alerts", "events"]
+    gateway: str = Field(min_length=1, max_length=64)
+    sent_at: UtcDatetime
+    items: list[Any] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+@dataclass(frozen=True, slots=True)
+class BadItem:
+    """One batch item that failed validation, kept as received."""
+
+    index: int
+    raw: bytes  # the item re-serialised as compact JSON
+    reason: str
+    msg_id: str | None  # when the item carries a string msg_id, so it can still be acked
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedBatch:
+    type: Literal["readings", "alerts", "events"]
+    gateway: str
+    sent_at: datetime
+    good: tuple[Any, ...]  # Reading | Alert | GatewayEvent, per ``type``
+    bad: tuple[BadItem, ...]
+
+
+def decode_batch_items(payload: bytes | str) -> DecodedBatch:
+    """Validate a batch's envelope strictly and its items one by one.
+
+    Raises :class:`WireError` when the envelope itself is unusable (not JSON, wrong
+    version, not a batch type, no gateway); otherwise every item ends in ``good`` or
+    ``bad`` so one broken reading never costs the valid ones beside it.
+    """
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise WireError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:
+        head = _BatchHead.model_validate_json(payload)
+    except ValidationError as exc:
+        raise WireError(_summarise(exc)) from None
+    adapter = _ITEM_ADAPTERS[head.type]
+    good: list[Any] = []
+    bad: list[BadItem] = []
+    for index, item in enumerate(head.items):
+        try:
+            good.append(adapter.validate_python(item))
+        except ValidationError as exc:
+            msg_id = item.get("msg_id") if isinstance(item, dict) else None
+            bad.append(BadItem(
+                index, json.dumps(item, separators=(",", ":")).encode(),
+                f"items.{index}: {_summarise(exc)}",
+                msg_id if isinstance(msg_id, str) and 0 < len(msg_id) <= 64 else None,
+            ))
+    return DecodedBatch(head.type, head.gateway, head.sent_at, tuple(good), tuple(bad))

@@ -6,10 +6,13 @@ field, so no decoder can fail with ``struct.error`` / ``IndexError`` or read pas
 
 from __future__ import annotations
 
-import struct
-from typing import NoReturn
+from collections.abc import Callable
+from enum import IntFlag
+from functools import lru_cache
+from typing import NoReturn, TypeVar
 
 from device_drivers.codecs.numbers import (
+    _SFLOAT_CACHE,
     Mder,
     MderSpecial,
     decode_float32,
@@ -19,77 +22,98 @@ from device_drivers.codecs.numbers import (
 )
 from device_drivers.errors import DecodeError, EncodeError
 
-_U16 = struct.Struct("<H")
-_S16 = struct.Struct("<h")
-_U16BE = struct.Struct(">H")
-_U32 = struct.Struct("<I")
-_U64 = struct.Struct("<Q")
+F = TypeVar("F", bound=IntFlag)
+
+
+def cached_flags(cls: type[F]) -> Callable[[int], F]:
+    """``cls(value)`` memoised: building composite IntFlag values is slow in the hot path."""
+    return lru_cache(maxsize=4096)(cls)
 
 
 class Reader:
-    """Sequential reader over one characteristic payload."""
+    """Sequential reader over one characteristic payload.
 
-    __slots__ = ("data", "pos", "uuid")
+    The hot methods inline their bounds check (no helper call per field): decoding speed
+    matters for the fuzz tests and the ECG/BP benchmarks.
+    """
+
+    __slots__ = ("data", "pos", "size", "uuid")
 
     def __init__(self, uuid: str, data: bytes) -> None:
         self.uuid = uuid
-        self.data = bytes(data)
+        self.data = data if type(data) is bytes else bytes(data)
         self.pos = 0
+        self.size = len(self.data)
 
     def fail(self, reason: str) -> NoReturn:
         raise DecodeError(self.uuid, self.data, reason)
 
+    def truncated(self, size: int, what: str) -> NoReturn:
+        self.fail(
+            f"truncated: {what} needs {size} byte(s) at offset {self.pos}, "
+            f"{self.size - self.pos} left"
+        )
+
     @property
     def remaining(self) -> int:
-        return len(self.data) - self.pos
-
-    def _take(self, size: int, what: str) -> int:
-        start = self.pos
-        if start + size > len(self.data):
-            self.fail(
-                f"truncated: {what} needs {size} byte(s) at offset {start}, "
-                f"{len(self.data) - start} left"
-            )
-        self.pos = start + size
-        return start
+        return self.size - self.pos
 
     def u8(self, what: str) -> int:
-        return self.data[self._take(1, what)]
+        pos = self.pos
+        if pos >= self.size:
+            self.truncated(1, what)
+        self.pos = pos + 1
+        return self.data[pos]
 
     def s8(self, what: str) -> int:
         value = self.u8(what)
         return value - 0x100 if value >= 0x80 else value
 
     def u16(self, what: str, *, big_endian: bool = False) -> int:
-        start = self._take(2, what)
-        return (_U16BE if big_endian else _U16).unpack_from(self.data, start)[0]  # type: ignore[no-any-return]
+        pos = self.pos
+        if pos + 2 > self.size:
+            self.truncated(2, what)
+        self.pos = pos + 2
+        data = self.data
+        if big_endian:
+            return data[pos] << 8 | data[pos + 1]
+        return data[pos] | data[pos + 1] << 8
 
     def s16(self, what: str) -> int:
-        return _S16.unpack_from(self.data, self._take(2, what))[0]  # type: ignore[no-any-return]
+        value = self.u16(what)
+        return value - 0x10000 if value >= 0x8000 else value
 
     def u24(self, what: str) -> int:
-        start = self._take(3, what)
-        return int.from_bytes(self.data[start : start + 3], "little")
+        return int.from_bytes(self.raw(3, what), "little")
 
     def u32(self, what: str) -> int:
-        return _U32.unpack_from(self.data, self._take(4, what))[0]  # type: ignore[no-any-return]
+        return int.from_bytes(self.raw(4, what), "little")
 
     def u64(self, what: str) -> int:
-        return _U64.unpack_from(self.data, self._take(8, what))[0]  # type: ignore[no-any-return]
+        return int.from_bytes(self.raw(8, what), "little")
 
     def raw(self, size: int, what: str) -> bytes:
-        start = self._take(size, what)
-        return self.data[start : start + size]
+        pos = self.pos
+        if pos + size > self.size:
+            self.truncated(size, what)
+        self.pos = pos + size
+        return self.data[pos : pos + size]
 
     def rest(self) -> bytes:
-        start, self.pos = self.pos, len(self.data)
+        start, self.pos = self.pos, self.size
         return self.data[start:]
 
     def sfloat(self, what: str, *, big_endian: bool = False) -> Mder:
-        value = decode_sfloat(self.u16(what, big_endian=big_endian))
-        if value is MderSpecial.RESERVED:
+        pos = self.pos
+        if pos + 2 > self.size:
+            self.truncated(2, what)
+        self.pos = pos + 2
+        data = self.data
+        raw = data[pos] << 8 | data[pos + 1] if big_endian else data[pos] | data[pos + 1] << 8
+        if raw == 0x0801:
             self.fail(f"{what} is the reserved SFLOAT value 0x0801")
-        return value
+        value = _SFLOAT_CACHE.get(raw)
+        return value if value is not None else decode_sfloat(raw)
 
     def float32(self, what: str) -> Mder:
         value = decode_float32(self.u32(what))
@@ -98,9 +122,9 @@ class Reader:
         return value
 
     def end(self) -> None:
-        if self.pos != len(self.data):
+        if self.pos != self.size:
             self.fail(
-                f"{len(self.data) - self.pos} unexpected trailing byte(s) at offset {self.pos} "
+                f"{self.size - self.pos} unexpected trailing byte(s) at offset {self.pos} "
                 "(the flags announce fewer fields)"
             )
 
@@ -123,6 +147,9 @@ class Writer:
         except OverflowError:
             kind = "signed" if signed else "unsigned"
             self.fail(f"{what}={value} does not fit {size * 8}-bit {kind}")
+
+    def uint(self, value: int, size: int, what: str) -> None:
+        self._int(value, size, False, what)
 
     def u8(self, value: int, what: str) -> None:
         self._int(value, 1, False, what)

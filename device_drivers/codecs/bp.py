@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum, IntFlag
 
-from device_drivers.codecs._binary import Reader, Writer
+from device_drivers.codecs._binary import Reader, Writer, cached_flags
 from device_drivers.codecs.date_time import DateTime, read_date_time, write_date_time
 from device_drivers.codecs.numbers import Mder, MderFloat, MderSpecial
 from device_drivers.quirks import NO_QUIRKS, Quirks
@@ -23,7 +23,9 @@ from device_drivers.uuids import (
 from vitals.units import PressureUnit
 
 
-class BpFlag(IntFlag):
+class BpFlag:
+    """Flags bits (plain ints: enum arithmetic is too slow for the decode hot path)."""
+
     KPA = 0x01
     TIME_STAMP = 0x02
     PULSE_RATE = 0x04
@@ -106,7 +108,9 @@ class IntermediateCuffPressure(BloodPressureMeasurement):
         return self.systolic
 
 
-def _read(reader: Reader, quirks: Quirks) -> tuple[int, dict[str, object]]:
+def _read(
+    reader: Reader, quirks: Quirks, cls: type[BloodPressureMeasurement]
+) -> BloodPressureMeasurement:
     big = quirks.bp_big_endian_pulse_status
     flags = reader.u8("flags")
     unit = PressureUnit.KPA if flags & BpFlag.KPA else PressureUnit.MMHG
@@ -128,31 +132,21 @@ def _read(reader: Reader, quirks: Quirks) -> tuple[int, dict[str, object]]:
         and mean_arterial.mantissa == 0
     ):
         mean_arterial = MderSpecial.NAN
-    return flags, {
-        "unit": unit,
-        "systolic": systolic,
-        "diastolic": diastolic,
-        "mean_arterial": mean_arterial,
-        "timestamp": timestamp,
-        "pulse_rate": pulse,
-        "user_id": user_id,
-        "status": status,
-        "flags": flags,
-    }
+    return cls(unit, systolic, diastolic, mean_arterial, timestamp, pulse, user_id, status, flags)
 
 
 def decode_bp_measurement(payload: bytes, quirks: Quirks = NO_QUIRKS) -> BloodPressureMeasurement:
     """Decode Blood Pressure Measurement 0x2A35; raises DecodeError."""
-    _, values = _read(Reader(BLOOD_PRESSURE_MEASUREMENT, payload), quirks)
-    return BloodPressureMeasurement(**values)  # type: ignore[arg-type]
+    return _read(Reader(BLOOD_PRESSURE_MEASUREMENT, payload), quirks, BloodPressureMeasurement)
 
 
 def decode_intermediate_cuff_pressure(
     payload: bytes, quirks: Quirks = NO_QUIRKS
 ) -> IntermediateCuffPressure:
     """Decode Intermediate Cuff Pressure 0x2A36; raises DecodeError."""
-    _, values = _read(Reader(INTERMEDIATE_CUFF_PRESSURE, payload), quirks)
-    return IntermediateCuffPressure(**values)  # type: ignore[arg-type]
+    m = _read(Reader(INTERMEDIATE_CUFF_PRESSURE, payload), quirks, IntermediateCuffPressure)
+    assert isinstance(m, IntermediateCuffPressure)
+    return m
 
 
 def _write(uuid: str, m: BloodPressureMeasurement, quirks: Quirks) -> bytes:
@@ -214,9 +208,12 @@ class BpFeature(IntFlag):
     MULTIPLE_BOND = 0x0020
 
 
+_bp_feature = cached_flags(BpFeature)
+
+
 def decode_bp_feature(payload: bytes, quirks: Quirks = NO_QUIRKS) -> BpFeature:
     reader = Reader(BLOOD_PRESSURE_FEATURE, payload)
-    value = BpFeature(reader.u16("feature bits"))
+    value = _bp_feature(reader.u16("feature bits"))
     reader.end()
     return value
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from enum import IntFlag
 
 from device_drivers.codecs._binary import Reader, Writer
-from device_drivers.errors import DecodeError
 from device_drivers.uuids import CURRENT_TIME, DATE_TIME
 
 DATE_TIME_SIZE = 7
@@ -52,42 +51,42 @@ class DateTime:
         return cls(value.year, value.month, value.day, value.hour, value.minute, value.second)
 
 
-def read_date_time(reader: Reader, what: str = "time stamp") -> DateTime:
-    """Read and validate 7 Date Time bytes at the reader's position."""
-    year = reader.u16(what)
-    data, pos = reader.data, reader.pos
-    if pos + 5 > len(data):
-        reader.fail(f"truncated: {what} needs 7 bytes, {len(data) - pos + 2} left")
-    month, day, hours, minutes, seconds = data[pos : pos + 5]
-    reader.pos = pos + 5
+def _problem(year: int, month: int, day: int, hours: int, minutes: int, seconds: int) -> str:
+    """Why these fields are not a Date Time ('' when they are one)."""
     if year != 0 and not 1582 <= year <= 9999:
-        reader.fail(f"{what}: year {year} outside 1582..9999 (0 = unknown)")
+        return f"year {year} outside 1582..9999 (0 = unknown)"
     if month > 12 or day > 31 or hours > 23 or minutes > 59 or seconds > 59:
-        reader.fail(
-            f"{what}: impossible time {year:04d}-{month:02d}-{day:02d} "
+        return (
+            f"impossible time {year:04d}-{month:02d}-{day:02d} "
             f"{hours:02d}:{minutes:02d}:{seconds:02d}"
         )
-    if year and month and day:
+    if day > 28 and year and month:  # only then can a known date not exist
         try:
             dt.date(year, month, day)
         except ValueError:
-            reader.fail(f"{what}: no such date {year:04d}-{month:02d}-{day:02d}")
+            return f"no such date {year:04d}-{month:02d}-{day:02d}"
+    return ""
+
+
+def read_date_time(reader: Reader, what: str = "time stamp") -> DateTime:
+    """Read and validate 7 Date Time bytes at the reader's position."""
+    raw = reader.raw(DATE_TIME_SIZE, what)
+    year = raw[0] | raw[1] << 8
+    month, day, hours, minutes, seconds = raw[2], raw[3], raw[4], raw[5], raw[6]
+    problem = _problem(year, month, day, hours, minutes, seconds)
+    if problem:
+        reader.fail(f"{what}: {problem}")
     return DateTime(year, month, day, hours, minutes, seconds)
 
 
 def write_date_time(writer: Writer, value: DateTime, what: str = "time stamp") -> None:
     """Write 7 Date Time bytes; a value the decoder would reject raises EncodeError."""
-    start = len(writer.buf)
-    writer.u16(value.year, f"{what}.year")
-    writer.u8(value.month, f"{what}.month")
-    writer.u8(value.day, f"{what}.day")
-    writer.u8(value.hours, f"{what}.hours")
-    writer.u8(value.minutes, f"{what}.minutes")
-    writer.u8(value.seconds, f"{what}.seconds")
-    try:
-        read_date_time(Reader(writer.uuid, bytes(writer.buf[start:])), what)
-    except DecodeError as exc:
-        writer.fail(exc.reason)
+    v = value
+    problem = _problem(v.year, v.month, v.day, v.hours, v.minutes, v.seconds)
+    if problem or v.month < 0 or v.day < 0 or v.hours < 0 or v.minutes < 0 or v.seconds < 0:
+        writer.fail(f"{what}: {problem or 'negative field'}")
+    writer.u16(v.year, f"{what}.year")
+    writer.raw(bytes((v.month, v.day, v.hours, v.minutes, v.seconds)))
 
 
 def decode_date_time(payload: bytes) -> DateTime:

@@ -90,8 +90,7 @@ _FLOAT_SPECIAL = {
 _FLOAT_RAW = {special: raw for raw, special in _FLOAT_SPECIAL.items()}
 
 
-def decode_sfloat(raw: int) -> Mder:
-    """Decode a 16-bit SFLOAT given as an unsigned integer (already byte-ordered)."""
+def _decode_sfloat(raw: int) -> Mder:
     special = _SFLOAT_SPECIAL.get(raw)
     if special is not None:
         return special
@@ -102,6 +101,21 @@ def decode_sfloat(raw: int) -> Mder:
     if exponent >= 0x8:
         exponent -= 0x10
     return MderFloat(mantissa, exponent)
+
+
+# Decoded SFLOATs are immutable, so each of the 65 536 raw values is decoded once and
+# shared (bounded memoisation; decoding is then one dict lookup).
+_SFLOAT_CACHE: dict[int, Mder] = {}
+
+
+def decode_sfloat(raw: int) -> Mder:
+    """Decode a 16-bit SFLOAT given as an unsigned integer (already byte-ordered)."""
+    value = _SFLOAT_CACHE.get(raw)
+    if value is None:
+        if not 0 <= raw <= 0xFFFF:
+            raise ValueError(f"not a 16-bit value: {raw}")
+        value = _SFLOAT_CACHE[raw] = _decode_sfloat(raw)
+    return value
 
 
 def encode_sfloat(value: Mder) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gw_factories import alert, bp
+from tests.gateway.gw_factories import alert, bp
 
 from gateway.batches import build_batches
 from gateway.outbox import Outbox

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from gw_factories import alert, bp, until
+from tests.gateway.gw_factories import alert, bp, until
 
 from gateway.drain import AckHandler, Drainer, DrainSettings
 from gateway.outbox import AsyncOutbox, Caps

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_cloud import FakeCloud, running
-from gw_factories import until
+from tests.gateway.fake_cloud import FakeCloud, running
+from tests.gateway.gw_factories import until
 
 from firmware_sim.services import ManagedProcess, Mosquitto, spawn
 from vitals.status import GatewayState

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from gw_factories import alert, bp
+from tests.gateway.gw_factories import alert, bp
 
 from gateway.outbox import Caps, Kind, Outbox
 from vitals.alerts import Severity

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from gw_factories import alert, bp
+from tests.gateway.gw_factories import alert, bp
 
 from gateway.devices import StaticSource
 from gateway.outbox import AsyncOutbox, Kind

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fake_cloud import FakeCloud, running
-from gw_factories import alert, bp, until
+from tests.gateway.fake_cloud import FakeCloud, running
+from tests.gateway.gw_factories import alert, bp, until
 
 from firmware_sim.services import Mosquitto
 from gateway.drain import AckHandler, Drainer, DrainSettings

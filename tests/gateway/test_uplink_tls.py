@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
-from gw_factories import bp, until
+from tests.gateway.gw_factories import bp, until
 
 from firmware_sim.services import find_binary, free_port, spawn, wait_for_port
 from gateway.app import mqtt_settings

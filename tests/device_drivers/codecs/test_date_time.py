@@ -1,5 +1,6 @@
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from device_drivers.codecs.date_time import (
     AdjustReason,
@@ -64,6 +65,21 @@ def test_encode_rejects_impossible_date() -> None:
         encode_date_time(DateTime(2023, 2, 29, 0, 0, 0))
 
 
+@settings(deadline=None)  # shared CI box: wall-clock limits flake
 @given(gen.date_times())
 def test_roundtrip(value: DateTime) -> None:
     assert decode_date_time(encode_date_time(value)) == value
+
+
+@settings(deadline=None)
+@given(
+    gen.date_times(),
+    st.integers(0, 7),
+    st.integers(0, 255),
+    st.builds(AdjustReason, st.integers(0, 15)),
+)
+def test_current_time_roundtrip(
+    value: DateTime, day_of_week: int, fractions: int, reason: AdjustReason
+) -> None:
+    current = CurrentTime(value, day_of_week, fractions, reason)
+    assert decode_current_time(encode_current_time(current)) == current

@@ -2,7 +2,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from synth import af_beats, ecg, regular_beats
+from tests.edge_rules.ecg.synth import af_beats, ecg, regular_beats
 
 from edge_rules.ecg import EcgAnalysis, Quality, analyze
 

@@ -1,0 +1,1 @@
+"""The clinician-facing HTTP API (FastAPI)."""

@@ -1,0 +1,77 @@
+"""Patients and their readings. Every read of patient data is audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from cloud_api.api.deps import CurrentUser, DbSession
+from cloud_api.api.schemas import DeviceOut, PatientOut, ReadingOut, ReadingsPageOut
+from cloud_api.db.access import visible_patient, visible_patients
+from cloud_api.db.audit import record
+from cloud_api.db.models import Patient, ReadingRow
+from cloud_api.db.reads import CursorError, readings_page
+from vitals.readings import ReadingKind
+
+router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such patient, or not visible to the caller"},
+}
+# Fields every reading has; the rest of the wire body is the kind's own values.
+_COMMON = {"msg_id", "kind", "patient", "device", "measured_at", "received_at", "simulated"}
+
+
+@router.get("", response_model=list[PatientOut])
+def list_patients(user: CurrentUser, db: DbSession) -> list[PatientOut]:
+    patients = db.scalars(visible_patients(user).order_by(Patient.id)).all()
+    record(db, user.username, "patients.list", actor_id=user.id,
+           detail={"patients": [p.id for p in patients]})
+    db.commit()
+    return [PatientOut(id=p.id, display_name=p.display_name, mrn=p.mrn) for p in patients]
+
+
+@router.get("/{patient_id}/readings", response_model=ReadingsPageOut, responses=_NOT_FOUND)
+def list_readings(
+    patient_id: str, user: CurrentUser, db: DbSession,
+    since: Annotated[datetime | None, Query(description="measured_at ≥ since (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="measured_at < until (ISO 8601)")] = None,
+    kind: Annotated[list[ReadingKind] | None, Query(description="repeat to allow several")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> ReadingsPageOut:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"{name} must carry a time zone, e.g. 2026-11-25T08:00:00Z")
+    if visible_patient(db, user, patient_id) is None:
+        record(db, user.username, "readings.denied", actor_id=user.id, patient_id=patient_id[:64])
+        db.commit()
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "patient not found")
+    kinds = [k.value for k in kind or ()]
+    try:
+        page = readings_page(db, patient_id, since=since, until=until, kinds=kinds,
+                             limit=limit, cursor=cursor)
+    except CursorError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    record(db, user.username, "readings.read", actor_id=user.id, patient_id=patient_id,
+           detail={"count": len(page.rows), "kinds": kinds, "cursor": cursor is not None,
+                   "since": since.isoformat() if since else None,
+                   "until": until.isoformat() if until else None})
+    db.commit()
+    return ReadingsPageOut(items=[_reading_out(r) for r in page.rows], next_cursor=page.next_cursor)
+
+
+def _reading_out(row: ReadingRow) -> ReadingOut:
+    body: dict[str, Any] = row.body
+    device = body.get("device", {})
+    return ReadingOut(
+        msg_id=row.msg_id, kind=row.kind, measured_at=row.measured_at,
+        received_at=row.received_at, gateway_id=row.gateway_id, simulated=row.simulated,
+        device=DeviceOut(make=device.get("make", "?"), model=device.get("model", "?"),
+                         serial=device.get("serial"), address=device.get("address"),
+                         key=row.device_key),
+        values={k: v for k, v in body.items() if k not in _COMMON},
+    )

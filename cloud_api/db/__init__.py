@@ -1,0 +1,1 @@
+"""The relational store: models, engine, migrations and the queries that use them."""

@@ -1,0 +1,65 @@
+"""Engine and sessions: one place that knows SQLite from PostgreSQL.
+
+Several processes (API, N ingest workers, the CLI) share one SQLite file in the demo,
+so SQLite runs in WAL mode with a busy timeout, and every transaction starts with
+``BEGIN IMMEDIATE``: a deferred transaction that reads first and writes later can fail
+at once with "database is locked" when another process committed in between, which the
+busy timeout cannot help with. Readers are not blocked in WAL mode.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(_pg_driver(parsed), pool_pre_ping=True, **kwargs)
+    if parsed.get_backend_name() != "sqlite":
+        raise ValueError(f"unsupported database {url!r}: use sqlite:/// or postgresql://")
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        **kwargs,
+    )
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _pg_driver(url: URL) -> URL:
+    """Plain ``postgresql://`` means psycopg 3 to SQLAlchemy 2.1; fall back to psycopg2
+    (our ``postgres`` extra) when only that is installed."""
+    if url.drivername != "postgresql" or importlib.util.find_spec("psycopg") is not None:
+        return url
+    return url.set(drivername="postgresql+psycopg2")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN instead of the driver's implicit one.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # An ack tells the gateway it may delete its copy: the write must survive power loss.
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

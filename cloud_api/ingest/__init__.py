@@ -1,0 +1,1 @@
+"""MQTT ingest: shared-subscription workers that store batches durably, then ack."""

@@ -1,0 +1,163 @@
+"""Where ingested batches go: the :class:`ReadingSink` seam and its implementations.
+
+``SqlStore`` is the system of record (readings, alerts, events, dead letters in ONE
+transaction per batch, idempotent by msg_id). A time-series sink (InfluxDB) or a
+fan-out over several sinks plugs in behind the same Protocol; the worker only acks
+after ``write`` returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, or_, update
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session
+
+from cloud_api.db.directory import GatewayAssignment, gateway_assignment
+from cloud_api.db.engine import session_factory
+from cloud_api.db.models import AlertEventRow, AlertRow, DeadLetterRow, GatewayEventRow, ReadingRow
+from cloud_api.db.upsert import insert_ignore
+from cloud_api.ingest.batch import IngestBatch, WriteResult
+
+
+class StoreUnavailable(RuntimeError):
+    """The sink could not write; the worker must not ack and will retry."""
+
+
+class BatchRejected(ValueError):
+    """The store refuses this data for good (constraint, type); retrying cannot help."""
+
+
+class ReadingSink(Protocol):
+    async def write(self, batch: IngestBatch) -> WriteResult:
+        """Store ``batch`` durably and idempotently, or raise :class:`StoreUnavailable`."""
+        ...
+
+
+class SqlStore:
+    """Relational system of record; also the gateway directory the handler consults."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = session_factory(engine)
+
+    async def assignment(self, gateway_id: str) -> GatewayAssignment | None:
+        try:
+            return await asyncio.to_thread(self._assignment, gateway_id)
+        except Exception as exc:  # DB down is "retry later", never "dead-letter"
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    def _assignment(self, gateway_id: str) -> GatewayAssignment | None:
+        with self._sessions() as db:
+            return gateway_assignment(db, gateway_id)
+
+    async def write(self, batch: IngestBatch) -> WriteResult:
+        try:
+            return await asyncio.to_thread(self._write, batch)
+        except (IntegrityError, DataError) as exc:
+            # The data, not the database, is the problem: redelivery would loop forever.
+            raise BatchRejected(f"{type(exc).__name__}: {exc.orig}") from exc
+        except Exception as exc:  # any other DB failure means "not stored": never ack on it
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    def _write(self, batch: IngestBatch) -> WriteResult:
+        with self._sessions.begin() as db:
+            stored = insert_ignore(db, ReadingRow.__table__, _reading_rows(batch))  # type: ignore[arg-type]
+            stored += insert_ignore(db, GatewayEventRow.__table__, _event_rows(batch))  # type: ignore[arg-type]
+            stored += _write_alerts(db, batch)
+            letters = insert_ignore(db, DeadLetterRow.__table__, _letter_rows(batch))  # type: ignore[arg-type]
+        total = len(batch.readings) + len(batch.events) + len(batch.alerts)
+        return WriteResult(stored, total - stored, letters)
+
+
+def _reading_rows(batch: IngestBatch) -> list[dict[str, Any]]:
+    return [
+        {
+            "msg_id": r.msg_id, "patient_id": r.patient, "gateway_id": batch.gateway,
+            "kind": r.kind.value, "measured_at": r.measured_at, "received_at": batch.received_at,
+            "device_key": r.device.key, "simulated": r.simulated,
+            "body": r.model_dump(mode="json", exclude_none=True),
+        }
+        for r in batch.readings
+    ]
+
+
+def _event_rows(batch: IngestBatch) -> list[dict[str, Any]]:
+    return [
+        {
+            "msg_id": e.msg_id, "gateway_id": batch.gateway, "code": e.code, "at": e.at,
+            "received_at": batch.received_at, "simulated": e.simulated,
+            "body": e.model_dump(mode="json", exclude_none=True),
+        }
+        for e in batch.events
+    ]
+
+
+def _letter_rows(batch: IngestBatch) -> list[dict[str, Any]]:
+    return [
+        {
+            "digest": d.digest, "received_at": d.received_at, "topic": d.topic,
+            "gateway_id": d.gateway, "msg_id": d.msg_id, "reason": d.reason, "payload": d.payload,
+        }
+        for d in batch.dead_letters
+    ]
+
+
+def _write_alerts(db: Session, batch: IngestBatch) -> int:
+    """One event row per alert msg_id; the alert row keeps the newest state seen.
+
+    Events may arrive out of order (shared subscriptions spread a gateway over workers),
+    so the alert row only moves forward: by ``updated_at``, ties broken by msg_id.
+    """
+    stored = 0
+    for alert in batch.alerts:
+        body = alert.model_dump(mode="json", exclude_none=True)
+        event: dict[str, Any] = {
+            "msg_id": alert.msg_id, "alert_id": alert.alert_id, "gateway_id": batch.gateway,
+            "state": alert.state.value, "at": alert.updated_at,
+            "received_at": batch.received_at, "body": body,
+        }
+        latest: dict[str, Any] = {
+            "patient_id": alert.patient, "gateway_id": batch.gateway, "rule_id": alert.rule_id,
+            "severity": int(alert.severity), "state": alert.state.value, "title": alert.title,
+            "raised_at": alert.raised_at, "updated_at": alert.updated_at,
+            "cleared_at": alert.cleared_at, "simulated": alert.simulated,
+            "last_msg_id": alert.msg_id, "body": body,
+        }
+        if not insert_ignore(db, AlertEventRow.__table__, [event]):  # type: ignore[arg-type]
+            continue
+        stored += 1
+        if insert_ignore(db, AlertRow.__table__, [{"alert_id": alert.alert_id, **latest}]):  # type: ignore[arg-type]
+            continue
+        db.execute(
+            update(AlertRow)
+            .where(AlertRow.alert_id == alert.alert_id)
+            .where(or_(
+                AlertRow.updated_at < alert.updated_at,
+                (AlertRow.updated_at == alert.updated_at) & (AlertRow.last_msg_id < alert.msg_id),
+            ))
+            .values(**latest)
+        )
+    return stored
+
+
+class MemorySink:
+    """In-memory sink for unit tests of worker logic (keeps everything, dedupes by msg_id)."""
+
+    def __init__(self, assignments: Sequence[GatewayAssignment] = ()) -> None:
+        self.assignments = {a.gateway_id: a for a in assignments}
+        self.records: dict[str, Any] = {}
+        self.dead_letters: dict[str, Any] = {}
+
+    async def assignment(self, gateway_id: str) -> GatewayAssignment | None:
+        return self.assignments.get(gateway_id)
+
+    async def write(self, batch: IngestBatch) -> WriteResult:
+        items = (*batch.readings, *batch.alerts, *batch.events)
+        new = [i for i in items if i.msg_id not in self.records]
+        self.records.update({i.msg_id: i for i in new})
+        letters = [d for d in batch.dead_letters if d.digest not in self.dead_letters]
+        self.dead_letters.update({d.digest: d for d in letters})
+        return WriteResult(len(new), len(items) - len(new), len(letters))

@@ -1,0 +1,42 @@
+"""Cloud settings, read from ``HOMERPM_*`` environment variables (and CLI flags on top).
+
+One settings object serves the API and the ingest worker so that every process of a
+deployment agrees on the database and the token secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATABASE_URL = "sqlite:///homerpm-cloud.db"
+
+
+class CloudSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOMERPM_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///path.db (default) or postgresql://…",
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for API tokens; every API replica must share it. "
+        "Unset: a random per-process key (tokens die with the process).",
+    )
+    jwt_ttl_s: int = Field(default=900, ge=60, le=24 * 3600, description="token lifetime")
+    login_max_failures: int = Field(default=5, ge=1, description="failures before lock-out")
+    login_lockout_s: float = Field(default=300.0, ge=0, description="lock-out duration")
+    migrate_on_start: bool = Field(default=True, description="run Alembic upgrade at start-up")
+
+    def token_key(self) -> str:
+        """The JWT key; generated once per process when none is configured."""
+        if self.jwt_secret is None:
+            log.warning("HOMERPM_JWT_SECRET is not set: using a random per-process key")
+            self.jwt_secret = SecretStr(secrets.token_urlsafe(32))
+        return self.jwt_secret.get_secret_value()
