@@ -104,6 +104,15 @@ def _consume_result(fut: asyncio.Future[None]) -> None:
         fut.exception()  # retrieved, so asyncio doesn't log "never retrieved"
 
 
+def consume_disconnect_error(client: aiomqtt.Client) -> None:
+    """aiomqtt 2.5.1 stores an unexpected disconnect as an exception on a private future
+    that nobody retrieves, so asyncio logs "Future exception was never retrieved" at
+    garbage collection — an ERROR line after every broker outage. We already logged it."""
+    fut = getattr(client, "_disconnected", None)
+    if isinstance(fut, asyncio.Future) and fut.done() and not fut.cancelled():
+        fut.exception()
+
+
 class MqttUplink:
     """Run :meth:`run` in the app's TaskGroup; call :meth:`go_offline` before cancelling it."""
 
@@ -184,6 +193,7 @@ class MqttUplink:
                 problem = str(exc)
             finally:
                 self._mark_down()
+                consume_disconnect_error(client)
             delay = await anext(delays)
             log.warning("MQTT connection to %s:%d: %s; retrying in %.1f s",
                         s.host, s.port, problem, delay)
