@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 import aiomqtt
 import pytest
@@ -209,11 +209,11 @@ class FlakyStore(SqlStore):
         super().__init__(engine)
         self.failures = failures
 
-    async def write(self, batch: IngestBatch) -> WriteResult:
+    async def write_many(self, batches: Sequence[IngestBatch]) -> WriteResult:
         if self.failures > 0:
             self.failures -= 1
             raise StoreUnavailable("database restarting")
-        return await super().write(batch)
+        return await super().write_many(batches)
 
 
 async def test_failed_write_is_not_acked_and_is_redelivered(
@@ -238,10 +238,10 @@ async def test_failed_write_is_not_acked_and_is_redelivered(
 class RejectingStore(SqlStore):
     """Refuses any batch with readings, as a constraint violation would."""
 
-    async def write(self, batch: IngestBatch) -> WriteResult:
-        if batch.readings:
+    async def write_many(self, batches: Sequence[IngestBatch]) -> WriteResult:
+        if any(b.readings for b in batches):
             raise BatchRejected("IntegrityError: simulated constraint")
-        return await super().write(batch)
+        return await super().write_many(batches)
 
 
 async def test_batch_rejected_by_store_is_dead_lettered_not_looped(
