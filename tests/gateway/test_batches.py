@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gw_factories import alert, bp
-
 from gateway.batches import build_batches
 from gateway.outbox import Outbox
+from tests.gateway.gw_factories import alert, bp
 from vitals import topics
 from vitals.wire import AlertsBatch, ReadingsBatch, decode
 

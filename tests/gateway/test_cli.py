@@ -8,10 +8,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from gw_factories import alert, bp
 
 from gateway.cli import command
 from gateway.outbox import Outbox
+from tests.gateway.gw_factories import alert, bp
 
 
 def run_cli(argv: list[str]) -> int:

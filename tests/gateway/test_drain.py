@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from gw_factories import alert, bp, until
 
 from gateway.drain import AckHandler, Drainer, DrainSettings
 from gateway.outbox import AsyncOutbox, Caps
 from gateway.uplink import MemoryUplink
+from tests.gateway.gw_factories import alert, bp, until
 from vitals import topics
 from vitals.ids import new_msg_id
 from vitals.wire import Ack, ReadingsBatch, decode, encode

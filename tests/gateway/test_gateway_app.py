@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_cloud import FakeCloud, running
-from gw_factories import until
 
 from firmware_sim.services import ManagedProcess, Mosquitto, spawn
+from tests.gateway.fake_cloud import FakeCloud, running
+from tests.gateway.gw_factories import until
 from vitals.status import GatewayState
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]

@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from gw_factories import alert, bp
 
 from gateway.outbox import Caps, Kind, Outbox
+from tests.gateway.gw_factories import alert, bp
 from vitals.alerts import Severity
 
 

@@ -7,11 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from gw_factories import alert, bp
 
 from gateway.devices import StaticSource
 from gateway.outbox import AsyncOutbox, Kind
 from gateway.pipeline import LogSink, Pipeline
+from tests.gateway.gw_factories import alert, bp
 from vitals.alerts import Alert, Severity
 from vitals.readings import BloodPressure, Reading
 

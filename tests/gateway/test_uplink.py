@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fake_cloud import FakeCloud, running
-from gw_factories import alert, bp, until
 
 from firmware_sim.services import Mosquitto
 from gateway.drain import AckHandler, Drainer, DrainSettings
 from gateway.outbox import AsyncOutbox, Caps, Outbox
 from gateway.status import StatusReporter
 from gateway.uplink import MqttSettings, MqttUplink
+from tests.gateway.fake_cloud import FakeCloud, running
+from tests.gateway.gw_factories import alert, bp, until
 from vitals import topics
 from vitals.status import GatewayState
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
-from gw_factories import bp, until
 
 from firmware_sim.services import find_binary, free_port, spawn, wait_for_port
 from gateway.app import mqtt_settings
 from gateway.config import GatewayConfig
 from gateway.uplink import MqttUplink
+from tests.gateway.gw_factories import bp, until
 from vitals import topics
 
 pytestmark = [
