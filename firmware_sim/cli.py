@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from firmware_sim.fleet_cli import FleetCommand
 from vitals.cli import Group
 
-command = Group("run simulated devices, patient scenarios and gateway fleets", {})
+command = Group("run simulated devices, patient scenarios and gateway fleets",
+                {"fleet": FleetCommand()})

@@ -110,6 +110,7 @@ class _TimedAcks(AckHandler):
         super().__init__(gateway, outbox, uplink)
         self.captured_at = captured_at
         self.result = result
+        self.progress = asyncio.Event()
 
     async def handle(self, topic: str, payload: bytes) -> None:
         now = time.time()
@@ -121,6 +122,7 @@ class _TimedAcks(AckHandler):
                     if at is not None:
                         self.result.latencies_ms.append((now - at) * 1000.0)
         await super().handle(topic, payload)
+        self.progress.set()
 
 
 async def _run_gateway(spec: FleetSpec, index: int, workdir: Path, result: FleetResult,
@@ -174,14 +176,15 @@ async def _capture(readings: Sequence[BloodPressure], outbox: AsyncOutbox, drain
             await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
 
 
-async def _wait_acked(acks: AckHandler, count: int) -> None:
+async def _wait_acked(acks: _TimedAcks, count: int) -> None:
     while acks.acked < count:
-        await asyncio.sleep(0.05)
+        acks.progress.clear()
+        await acks.progress.wait()
 
 
 async def run_fleet(spec: FleetSpec, workdir: Path, timeout_s: float = 600.0) -> FleetResult:
     """Run every gateway of ``spec`` until all its readings are acked by the cloud."""
-    workdir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
     result = FleetResult(started=time.monotonic())
     per_gateway = spec.rate / spec.gateways if spec.rate > 0 else 0.0
     async with asyncio.timeout(timeout_s), asyncio.TaskGroup() as tasks:
