@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -120,6 +121,7 @@ def run(args: argparse.Namespace) -> dict[str, float | int | str]:
                 if fleet.proc.wait(args.timeout + 30) != 0:
                     raise RuntimeError(f"fleet failed:\n{fleet.log()}")
             elapsed = time.monotonic() - started
+            fleet_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)  # the fleets were waited
             cpu = sum(cpu_seconds(w.pid) - c for w, c in zip(workers, cpu0, strict=True))
             results = [json.loads(f.log().strip().splitlines()[-1]) for f in fleets]
             latencies = [x for k in range(len(fleets))
@@ -145,6 +147,7 @@ def run(args: argparse.Namespace) -> dict[str, float | int | str]:
                 "mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
                 "readings_per_worker_cpu_s": round((len(expected) + replayed) / cpu, 1),
                 "worker_cpu_s": round(cpu, 2),
+                "fleet_cpu_s": round(fleet_cpu.ru_utime + fleet_cpu.ru_stime, 2),
                 "lost": max(lost_archive, len(expected) - in_series),
                 "lost_archive": lost_archive, "lost_series": len(expected) - in_series,
                 "extra_rows": len(archived - expected),
