@@ -60,13 +60,20 @@ class IngestBatch:
             events=self.events + other.events,
             dead_letters=self.dead_letters + other.dead_letters,
             ack_ids=self.ack_ids + other.ack_ids,
-            tenant=self.tenant if self.tenant == other.tenant else None,
+            # A dead-letter-only batch has no tenant; it must not erase its neighbour's.
+            tenant=_merge_tenant(self.tenant, other.tenant),
         )
 
     @property
     def size(self) -> int:
         """Records to write (what the worker's batch limit counts)."""
         return len(self.readings) + len(self.alerts) + len(self.events) + len(self.dead_letters)
+
+
+def _merge_tenant(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None or a == b:
+        return a or b
+    return None  # different organisations: no single tenant (the sink refuses to guess)
 
 
 @dataclass(frozen=True, slots=True)

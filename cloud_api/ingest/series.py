@@ -34,8 +34,6 @@ from vitals.topics import topic as vitals_topic
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_TENANT = "unknown"  # only if a batch carries no tenant (the handler always sets it)
-
 
 def ecg_metrics(strip: EcgStrip) -> EcgMetrics | None:
     """Derived metrics of one strip, or None when the analysis cannot run on it."""
@@ -72,9 +70,12 @@ class SeriesSink:
         owner: dict[str, tuple[int, AnyReading]] = {}  # reading msg_id → (batch index, reading)
         refused: dict[str, str] = {}  # reading msg_id → reason
         for index, batch in enumerate(batches):
-            tenant = batch.tenant or UNKNOWN_TENANT
             for reading in batch.readings:
                 owner[reading.msg_id] = (index, reading)
+                if batch.tenant is None:  # never guess a tenant tag: a wrong one leaks data
+                    refused[reading.msg_id] = "no tenant known for this reading's gateway"
+                    continue
+                tenant = batch.tenant
                 try:
                     points += points_for(reading, tenant, ecg=await self._metrics(reading))
                 except (ValueError, TypeError) as exc:  # e.g. a tag value line protocol can't carry
