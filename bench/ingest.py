@@ -71,11 +71,11 @@ async def count_series(args: argparse.Namespace, influx: Influxd | None, ts_path
     if influx is not None:
         async with InfluxV1Store(InfluxConfig(url=influx.url, database="bench")) as store:
             return await store.count("bp", {"tenant": tenant})
-    store = await SqliteStore.open(str(ts_path))
+    local = await SqliteStore.open(str(ts_path))
     try:
-        return await store.count("bp", {"tenant": tenant})
+        return await local.count("bp", {"tenant": tenant})
     finally:
-        await store.aclose()
+        await local.aclose()
 
 
 def run(args: argparse.Namespace) -> dict[str, float | int | str]:

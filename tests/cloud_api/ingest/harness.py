@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import Engine, select
@@ -39,7 +40,7 @@ def worker_config(broker: Mosquitto, worker_id: str) -> IngestConfig:
 
 
 def influx_config(influxd: Influxd, database: str, **kw: float) -> InfluxConfig:
-    return InfluxConfig(url=influxd.url, database=database, **kw)  # type: ignore[arg-type]
+    return InfluxConfig(url=influxd.url, database=database, **kw)
 
 
 async def fresh_influx(influxd: Influxd, **kw: float) -> InfluxV1Store:
@@ -96,7 +97,7 @@ def session_present(broker: Mosquitto, client_id: str) -> bool:
     """Does the broker hold a session for ``client_id``? Probes without leaving one behind
     (clean_start=False to see it, Session Expiry 0 so our probe's session ends with us)."""
     seen: list[bool] = []
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=paho.MQTTv5)
     client.on_connect = lambda c, u, flags, rc, props: seen.append(flags.session_present)
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
