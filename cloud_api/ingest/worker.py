@@ -82,9 +82,15 @@ class _Pending:
         self.items.append(item)
         self.size += item.batch.size
 
-    def take(self) -> list[_Received]:
-        items, self.items, self.size = self.items, [], 0
-        return items
+    def take(self, limit: int) -> list[_Received]:
+        """The oldest messages, up to ``limit`` records (at least one message)."""
+        count = size = 0
+        while count < len(self.items) and (count == 0 or size < limit):
+            size += self.items[count].batch.size
+            count += 1
+        taken, self.items = self.items[:count], self.items[count:]
+        self.size -= size
+        return taken  # a remainder keeps its first_at: it is due at once
 
 
 @dataclass
@@ -174,9 +180,12 @@ class IngestWorker:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(wait):
                         await self._full.wait()
-            items = self._pending.take()
-            self._nonempty.clear()
-            self._full.clear()
+            # After a long retry the pending batch may be large: write it in bounded slices.
+            items = self._pending.take(self.config.batch_max_records)
+            if not self._pending.items:
+                self._nonempty.clear()
+            if self._pending.size < self.config.batch_max_records:
+                self._full.clear()
             if items:
                 await self.flush(client, items)
 
