@@ -18,12 +18,15 @@ import asyncio
 import json
 import os
 import resource
+import socket
 import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
+import aiomqtt
 from sqlalchemy import func, select
 
 from cloud_api.db.engine import make_engine
@@ -31,8 +34,10 @@ from cloud_api.db.models import Organization, ReadingRow
 from cloud_api.tsdb.config import InfluxConfig
 from cloud_api.tsdb.influx_v1 import InfluxV1Store
 from cloud_api.tsdb.sqlite_store import SqliteStore
-from firmware_sim.fleet import FleetSpec, expected_ids, provision
+from firmware_sim.fleet import FleetSpec, expected_ids, gateway_id, provision, readings_for
 from firmware_sim.services import Influxd, ManagedProcess, Mosquitto, spawn
+from vitals.topics import TopicKind, topic
+from vitals.wire import ReadingsBatch, encode
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = "import sys; from vitals.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -78,6 +83,40 @@ async def count_series(args: argparse.Namespace, influx: Influxd | None, ts_path
         await local.aclose()
 
 
+async def preload(broker: Mosquitto, specs: list[FleetSpec], per_message: int) -> int:
+    """Publish every fleet reading straight to the broker (no outbox), as a backlog."""
+    sent = 0
+    async with aiomqtt.Client(broker.host, broker.port, identifier="bench-preload",
+                              protocol=aiomqtt.ProtocolVersion.V5, max_inflight_messages=200,
+                              socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]) as c:
+        c.pending_calls_threshold = 10_000
+        pending: list[asyncio.Task[None]] = []
+        for spec in specs:
+            for i in spec.indices:
+                gw = gateway_id(spec.prefix, i)
+                readings = list(readings_for(spec, i))
+                for k in range(0, len(readings), per_message):
+                    payload = encode(ReadingsBatch(gateway=gw, sent_at=datetime.now(UTC),
+                                                   items=tuple(readings[k:k + per_message])))
+                    pending.append(asyncio.create_task(
+                        c.publish(topic(gw, TopicKind.READINGS), payload, qos=1)))
+                    sent += 1
+                    if len(pending) >= 200:
+                        await asyncio.gather(*pending)
+                        pending = []
+        await asyncio.gather(*pending)
+    return sent
+
+
+def archived(db_url: str) -> int:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.scalar(select(func.count(ReadingRow.msg_id))) or 0)
+    finally:
+        engine.dispose()
+
+
 def run(args: argparse.Namespace) -> dict[str, float | int | str]:
     shm = Path("/dev/shm")
     with tempfile.TemporaryDirectory(prefix="bench-ingest-",
@@ -104,6 +143,8 @@ def run(args: argparse.Namespace) -> dict[str, float | int | str]:
                 provision(db_url, spec)
             workers = [start_worker(i, broker, db_url, tsdb, root)
                        for i in range(args.workers)]
+            if args.mode == "drain":
+                return drain(args, broker, workers, specs, db_url, tsdb, root, influx, ts_path)
             cpu0 = [cpu_seconds(w.pid) for w in workers]
             started = time.monotonic()
             for k, spec in enumerate(specs):
@@ -163,6 +204,39 @@ def run(args: argparse.Namespace) -> dict[str, float | int | str]:
             broker.stop()
 
 
+def drain(args: argparse.Namespace, broker: Mosquitto, workers: list[ManagedProcess],
+          specs: list[FleetSpec], db_url: str, tsdb: list[str], root: Path,
+          influx: Influxd | None, ts_path: Path) -> dict[str, float | int | str]:
+    """Backlog drain: workers stopped (sessions kept), the broker filled, workers started;
+    the ingest tier's own ceiling, without the fleet simulator competing for the CPU."""
+    for w in workers:
+        w.stop()  # SIGTERM: clean disconnect, the persistent session stays
+    messages = asyncio.run(preload(broker, specs, args.per_message))
+    expected = set().union(*(expected_ids(s) for s in specs))
+    workers[:] = [start_worker(i, broker, db_url, tsdb, root) for i in range(args.workers)]
+    cpu0 = [cpu_seconds(w.pid) for w in workers]
+    started = time.monotonic()
+    while archived(db_url) < len(expected) and time.monotonic() - started < args.timeout:
+        time.sleep(0.2)
+    elapsed = time.monotonic() - started
+    cpu = sum(cpu_seconds(w.pid) - c for w, c in zip(workers, cpu0, strict=True))
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        ids = set(conn.scalars(select(ReadingRow.msg_id)).all())
+        org_id = conn.scalar(select(func.min(Organization.id)))
+    engine.dispose()
+    in_series = asyncio.run(count_series(args, influx, ts_path, str(org_id)))
+    return {
+        "mode": "drain", "gateways": args.gateways, "workers": args.workers,
+        "time_series_store": "influxdb-1.6.7" if influx else "sqlite", "archive": "sqlite",
+        "readings": len(expected), "messages": messages,
+        "readings_per_s": round(len(expected) / elapsed, 1),
+        "readings_per_worker_cpu_s": round(len(expected) / cpu, 1),
+        "worker_cpu_s": round(cpu, 2),
+        "lost": max(len(expected - ids), len(expected) - in_series),
+    }
+
+
 async def _create_db(influx: Influxd) -> None:
     async with InfluxV1Store(InfluxConfig(url=influx.url, database="bench")) as store:
         await store.ensure_database()
@@ -179,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replay", type=float, default=0.1, help="share replayed as duplicates")
     parser.add_argument("--store", choices=["influx", "sqlite"], default="influx")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--mode", choices=["fleet", "drain"], default="fleet",
+                        help="fleet: live end to end; drain: workers empty a preloaded backlog")
+    parser.add_argument("--per-message", type=int, default=200,
+                        help="readings per message in drain mode (the gateway's batch size)")
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args(argv)
     if args.quick:
