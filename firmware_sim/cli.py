@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from firmware_sim.device_cli import DeviceCommand
 from firmware_sim.fleet_cli import FleetCommand
 from vitals.cli import Group
 
-command = Group("run simulated devices, patient scenarios and gateway fleets",
-                {"fleet": FleetCommand()})
+command = Group(
+    "run simulated devices, patient scenarios and gateway fleets",
+    {"device": DeviceCommand(), "fleet": FleetCommand()},
+)
