@@ -48,6 +48,7 @@ def test_bad_choices_are_refused() -> None:
 
 
 @pytest.mark.services
+@pytest.mark.slow
 async def test_missing_influx_database_stops_the_worker_loudly(
     mosquitto: Mosquitto, influxd: Influxd, tmp_path: Path
 ) -> None:
