@@ -23,12 +23,14 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 from cloud_api import tsdb
 from cloud_api.ingest.batch import AnyReading, DeadLetter, IngestBatch, WriteResult
 from cloud_api.ingest.sinks import ReadingSink, StoreUnavailable
 from cloud_api.tsdb.schema import EcgMetrics, points_for
 from vitals.readings import EcgStrip
+from vitals.status import GatewayStatus
 from vitals.topics import TopicKind
 from vitals.topics import topic as vitals_topic
 
@@ -64,6 +66,16 @@ class SeriesSink:
     async def write_many(self, batches: Sequence[IngestBatch]) -> WriteResult:
         batches = await self._write_series(batches)
         return await self.archive.write_many(batches)
+
+    async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
+        """Gateway presence belongs to the archive (alert rules read it there), if it keeps it.
+
+        TODO: also a ``gw_health`` point (``schema.gw_health_point``) once statuses carry
+        the tenant (they need a directory look-up, which the status path does not do).
+        """
+        forward = getattr(self.archive, "write_status", None)
+        if forward is not None:
+            await forward(status, received_at)
 
     async def _write_series(self, batches: Sequence[IngestBatch]) -> list[IngestBatch]:
         points: list[tsdb.SeriesPoint] = []

@@ -119,3 +119,26 @@ async def test_ecg_strip_gives_a_summary_with_derived_metrics(series: SqliteStor
     assert row.fields["samples"] == len(samples) and row.fields["chunk_ref"] == strip.msg_id
     hr = row.fields["hr"]
     assert isinstance(hr, float) and 70 < hr < 80  # RR 0.8 s = 75 bpm
+
+
+async def test_gateway_status_is_forwarded_to_an_archive_that_keeps_it(
+    series: SqliteStore,
+) -> None:
+    from datetime import datetime
+
+    from vitals.status import GatewayState, GatewayStatus
+
+    class StatusArchive(MemorySink):
+        def __init__(self) -> None:
+            super().__init__()
+            self.statuses: list[GatewayStatus] = []
+
+        async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
+            self.statuses.append(status)
+
+    archive = StatusArchive()
+    status = GatewayStatus(gateway=GW, state=GatewayState.ONLINE, boot_id=new_msg_id(T0), at=T0,
+                           software="test", simulated=True)
+    await SeriesSink(archive, series).write_status(status, T0)
+    await SeriesSink(MemorySink(), series).write_status(status, T0)  # no such method: no-op
+    assert archive.statuses == [status]
