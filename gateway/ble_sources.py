@@ -30,7 +30,7 @@ from device_drivers.ble.cursors import SqliteCursorStore
 from device_drivers.ble.source import BleDeviceSource
 from gateway.config import DeviceConfig, GatewayConfig
 from gateway.devices import DeviceSource
-from gateway.sources import UnsupportedDevice, assignment, build_source
+from gateway.sources import RecordStream, UnsupportedDevice, assignment, build_source
 from vitals.readings import ReadingKind
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,9 @@ async def open_devices(cfg: GatewayConfig, stack: contextlib.AsyncExitStack) -> 
             if d.kind not in _STREAMING:
                 out.helpers.append(_measure_every(model, d, catalog))
     for d in cfg.devices:
+        if d.simulated and d.sim == "records":
+            out.sources.append(RecordStream(
+                d, Path(cfg.outbox.path).with_name(f"records-{d.id}.cursor")))
         if d.simulated and d.sim == "scenario":
             try:
                 out.sources.append(build_source(d))

@@ -125,7 +125,7 @@ class BluetoothConfig(_Section):
     cursors_path: Path | None = Field(None, description="default: next to the outbox file")
 
 
-SimKind = Literal["scenario", "gatt"]
+SimKind = Literal["scenario", "gatt", "records"]
 
 
 class DeviceConfig(_Section):
@@ -138,7 +138,7 @@ class DeviceConfig(_Section):
     model: str | None = Field(None, max_length=64)
     serial: str | None = Field(None, max_length=64)
     # Simulated devices only:
-    interval_s: float = Field(60.0, gt=0, description="simulated: seconds between readings")
+    interval_s: float = Field(60.0, ge=0, description="simulated: seconds between readings")
     scenario: Literal["normal", "elevated", "hypertensive", "crisis", "hypotensive"] = "normal"
     seed: int | None = Field(None, description="simulated: random seed (reproducible values)")
     count: int = Field(0, ge=0, description="simulated: stop after this many; 0 = forever")
@@ -151,8 +151,10 @@ class DeviceConfig(_Section):
     def _one_source(self) -> DeviceConfig:
         if self.simulated == (self.address is not None):
             raise ValueError("set exactly one of simulated = true or address = '...'")
-        if self.simulator == "scenario" and self.kind is not ReadingKind.BLOOD_PRESSURE:
-            raise ValueError("simulator = 'scenario' exists for blood_pressure only; use 'gatt'")
+        bp_only = ("scenario", "records")
+        if self.simulator in bp_only and self.kind is not ReadingKind.BLOOD_PRESSURE:
+            raise ValueError(f"simulator = {self.simulator!r} exists for blood_pressure only;"
+                             " use 'gatt'")
         if self.simulator is not None and not self.simulated:
             raise ValueError("simulator applies to simulated devices only")
         return self
