@@ -48,6 +48,7 @@ from tests.gateway.gw_process import (
     start_ingest,
 )
 from vitals import wire
+from vitals.alerts import Severity
 from vitals.topics import TopicKind, subscription
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -96,7 +97,7 @@ async def urgent_while_offline(source: QueueSource, hook: WebhookReceiver,
     await source.queue.put(low)
     await until(lambda: len(hook.received) > before, within=5)
     at, body = hook.received[before]
-    assert body["rule_id"] == "glucose_low" and body["severity"] == "urgent"
+    assert body["rule_id"] == "glucose_low" and body["severity"] == Severity.URGENT
     assert body["simulated"] is True
     return at - t0
 
