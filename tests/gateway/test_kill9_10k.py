@@ -30,7 +30,7 @@ from tests.gateway.gw_process import (
     start_ingest,
 )
 
-pytestmark = [pytest.mark.services, pytest.mark.slow]
+pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(900)]
 
 N = 10_000
 SEED = 7
