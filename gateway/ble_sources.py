@@ -23,15 +23,15 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from device_drivers.ble.capture import Who
-from device_drivers.ble.cursors import SqliteCursorStore
-from device_drivers.ble.source import BleDeviceSource
 from gateway.config import DeviceConfig, GatewayConfig
 from gateway.devices import DeviceSource
 from gateway.sources import RecordStream, UnsupportedDevice, assignment, build_source
 from vitals.readings import ReadingKind
+
+if TYPE_CHECKING:
+    from device_drivers.ble.capture import Who
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ def _sim_address(n: int) -> str:
 
 
 def _who(device: DeviceConfig) -> Who:
+    from device_drivers.ble.capture import Who
+
     a = assignment(device)
     return Who(a.patient, a.device, a.simulated)
 
@@ -78,10 +80,13 @@ async def open_devices(cfg: GatewayConfig, stack: contextlib.AsyncExitStack) -> 
     """Build every source; transports and in-process devices close with ``stack``."""
     out = DeviceSet()
     cursors_path = cfg.bluetooth.cursors_path or Path(cfg.outbox.path).with_name("ble_cursors.db")
-    cursors: SqliteCursorStore | None = None
     real = [d for d in cfg.devices if not d.simulated]
     gatt = [d for d in cfg.devices if d.simulated and d.sim == "gatt"]
-    if real or gatt:
+    cursors = None
+    if real or gatt:  # the BLE stack (and numpy, for ECG frames) only when needed: RSS
+        from device_drivers.ble.cursors import SqliteCursorStore
+        from device_drivers.ble.source import BleDeviceSource
+
         cursors = SqliteCursorStore(cursors_path)
         stack.callback(cursors.close)
     if real:

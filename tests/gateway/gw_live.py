@@ -98,18 +98,22 @@ class TcpCut:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
         self.cut()
 
     def cut(self) -> None:
+        """Like a dead uplink: connects are refused, open links reset."""
         self.down = True
+        if self._server is not None:
+            self._server.close()
+            self._server = None
         for w in list(self._links):
             w.transport.abort()
         self._links.clear()
 
-    def restore(self) -> None:
+    async def restore(self) -> None:
         self.down = False
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port,
+                                                  reuse_address=True)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.attempts.append(time.monotonic())
