@@ -122,7 +122,9 @@ async def test_broker_stopped_60_s_mid_stream(tmp_path: Path, mosquitto: Mosquit
         async with WebhookReceiver(SECRET) as hook, gateway(
                 config(tmp_path, mosquitto.port, hook.url), source):
             await feed(source, 50, fed)
-            mosquitto.stop()
+            # Mid-stream: the cloud is up and storing (its subscription exists) ...
+            await until(lambda: set(fed) <= set(cloud_readings(tmp_path)), within=60)
+            mosquitto.stop()  # ... and then the broker goes away for 60 s.
             t_down = time.monotonic()
             await feed(source, 50, fed)
             latency = await urgent_while_offline(source, hook, fed)
@@ -130,7 +132,8 @@ async def test_broker_stopped_60_s_mid_stream(tmp_path: Path, mosquitto: Mosquit
             assert outbox_depth(tmp_path) > 0
             await asyncio.sleep(max(0.0, 60 - (time.monotonic() - t_down)))
             mosquitto.start()
-            await until(lambda: set(fed) <= set(cloud_readings(tmp_path)), within=60)
+            # The ingest worker's own backoff may be at its 30-s cap by now.
+            await until(lambda: set(fed) <= set(cloud_readings(tmp_path)), within=90)
             await until(lambda: outbox_depth(tmp_path) == 0, within=30)
     finally:
         ingest.stop()
