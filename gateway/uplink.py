@@ -92,8 +92,8 @@ def backoff_delays(
 
 
 def _reraise_if_cancelling() -> None:
-    """aiomqtt's ``__aexit__`` can turn our cancellation into an MqttError (its graceful
-    disconnect times out); a task being cancelled must still end."""
+    """A task being cancelled must end, even if aiomqtt turned the cancellation into an
+    MqttError (its graceful disconnect timed out) or swallowed it (3.11 ``wait_for``)."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
@@ -171,6 +171,9 @@ class MqttUplink:
         s = self.settings
         delays = backoff_delays(s.reconnect_min_s, s.reconnect_max_s)
         while True:
+            # Python 3.11's wait_for (used inside aiomqtt) can swallow a cancellation that
+            # races with a completing operation; cancelling() still remembers it.
+            _reraise_if_cancelling()
             client = self._make_client()
             try:
                 async with client:

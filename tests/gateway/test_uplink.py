@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from firmware_sim.services import Mosquitto
+from gateway.app import cancel_all
 from gateway.drain import AckHandler, Drainer, DrainSettings
 from gateway.outbox import AsyncOutbox, Caps, Outbox
 from gateway.status import StatusReporter
@@ -59,8 +60,7 @@ async def gateway(tmp_path: Path, broker: Mosquitto, resend_ms: int = 60_000,
                      tg.create_task(acks.run())]
             yield Gateway(outbox, uplink, drainer, acks)
             await uplink.go_offline()
-            for t in tasks:
-                t.cancel()
+            await cancel_all(tasks)
     finally:
         outbox.close()
 
