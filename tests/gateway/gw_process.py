@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-import time
 from pathlib import Path
 
 from firmware_sim.services import ManagedProcess, Mosquitto, spawn
@@ -35,15 +34,10 @@ def start_ingest(workdir: Path, broker: Mosquitto, db_url: str,
                  ready_within: float = 90) -> ManagedProcess:
     """Start the worker and wait until it is connected to ``broker`` (its first start has
     no broker session yet: anything published before it subscribes is not for it)."""
-    proc = spawn("ingest", homerpm("cloud", "ingest", "--id", "ingest-0", "--broker",
+    proc = spawn("ingest", homerpm("-v", "cloud", "ingest", "--id", "ingest-0", "--broker",
                                    f"mqtt://{broker.host}:{broker.port}", "--db", db_url),
                  workdir / "logs", env={"PYTHONPATH": str(REPO)})
-    deadline = time.monotonic() + ready_within
-    while "as ingest-0" not in (broker.process.log() if broker.process else ""):
-        assert proc.proc.poll() is None, proc.log()
-        assert time.monotonic() < deadline, "ingest worker did not connect"
-        time.sleep(0.2)
-    time.sleep(1.0)  # CONNACK → SUBSCRIBE
+    proc.wait_for_log("subscribed", ready_within)
     return proc
 
 
