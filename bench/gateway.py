@@ -77,7 +77,8 @@ simulated = true
 patient = "bench-1"
 """)
         ready = asyncio.Event()
-        cloud = asyncio.create_task(fake_cloud(broker.port, ready))
+        seen: set[str] = set()
+        cloud = asyncio.create_task(fake_cloud(broker.port, ready, seen))
         await ready.wait()
         gw = spawn("gateway-live", [sys.executable, "-m", "gateway", "--config", str(config)],
                    workdir, env={"PYTHONPATH": str(REPO)})
@@ -100,9 +101,11 @@ patient = "bench-1"
         stats, _, _ = inspect(workdir / "live.db")
         with contextlib.closing(__import__("sqlite3").connect(workdir / "live.db")) as db:
             kinds = dict(db.execute("SELECT kind, COUNT(*) FROM outbox GROUP BY kind").fetchall())
-        return {"live_s": seconds, "rss_mb": round(hwm, 1), "startup_rss_mb": round(startup_rss, 1),
+        return {"live_s": seconds, "rss_mb": round(hwm, 1),
+                "startup_rss_mb": round(startup_rss, 1),
                 "startup_cpu_s": round(startup_cpu, 2), "cpu_pct": round(cpu, 2),
-                "live_outbox_rows": stats.depth, "live_alert_rows": int(kinds.get("alert", 0))}
+                "live_readings_acked": len(seen), "live_outbox_rows": stats.depth,
+                "live_alert_rows": int(kinds.get("alert", 0))}
     finally:
         broker.stop()
 
