@@ -4,7 +4,9 @@ The gateway runs in-process (``gateway.app.run``) with the real edge rules; read
 fed by the test; a real HTTP receiver stands in for the family's webhook.
 
 * ``test_broker_stopped_60_s_mid_stream``: the broker process is stopped for 60 s while
-  readings keep coming; an urgent low glucose arrives meanwhile.
+  readings keep coming; an urgent low glucose arrives meanwhile. Readings the gateway
+  publishes after the restart but before the ingest worker has re-subscribed are dropped
+  by mosquitto (shared subscriptions are not queued); the resend timer (20 s here) repairs it.
 * ``test_ten_minute_offline_scaled``: the home's link is cut (broker and cloud keep
   running). Wall-clock shortened to 30 s by making the timers that matter over 10 minutes
   proportionally short — ``session_expiry_s`` = 10 (< the outage, so the broker drops the
@@ -119,8 +121,11 @@ async def test_broker_stopped_60_s_mid_stream(tmp_path: Path, mosquitto: Mosquit
     ingest = start_ingest(tmp_path, mosquitto, db_url)
     source, fed = QueueSource("meter-1"), list[str]()
     try:
+        # resend_after_s = 20: mosquitto does not queue messages for a shared subscription
+        # whose worker is still reconnecting after the broker restart (its backoff may be
+        # 30 s); the gateway's resend timer is what repairs that (default 600 s).
         async with WebhookReceiver(SECRET) as hook, gateway(
-                config(tmp_path, mosquitto.port, hook.url), source):
+                config(tmp_path, mosquitto.port, hook.url, resend_after_s=20), source):
             await feed(source, 50, fed)
             # Mid-stream: the cloud is up and storing (its subscription exists) ...
             await until(lambda: set(fed) <= set(cloud_readings(tmp_path)), within=60)
