@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -130,8 +131,12 @@ class Drainer:
 class AckHandler:
     """Consume inbound messages: acks delete rows; config is stored (applied later)."""
 
-    def __init__(self, gateway: str, outbox: AsyncOutbox, uplink: Uplink) -> None:
+    def __init__(
+        self, gateway: str, outbox: AsyncOutbox, uplink: Uplink,
+        on_config: Callable[[ConfigMessage, bytes, str], Awaitable[object]] | None = None,
+    ) -> None:
         self.gateway = gateway
+        self.on_config = on_config
         self.outbox = outbox
         self.uplink = uplink
         self.acked = 0
@@ -154,10 +159,12 @@ class AckHandler:
         if isinstance(message, Ack) and parsed.kind is topics.TopicKind.ACK:
             self.acked += await self.outbox.ack(message.msg_ids)
         elif isinstance(message, ConfigMessage) and parsed.kind is topics.TopicKind.CONFIG:
-            # Stored so it survives restarts; applying it (rules, devices) comes later.
+            # The last one received is kept as is; the applier validates and applies it.
             await self.outbox.set_meta("down_config", message.model_dump_json())
             self.config = message
             log.info("received config version %d", message.version)
+            if self.on_config is not None:
+                await self.on_config(message, payload, topic)
         else:
             reason = f"unexpected {message.type} message on {parsed.kind.value}"
             log.warning("rejected inbound message on %s: %s", topic, reason)
