@@ -108,8 +108,11 @@ class Drainer:
 
     async def _idle(self) -> None:
         self._wake.clear()
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation
+        # that arrives as the awaited future completes (CPython gh-86296), hanging shutdown.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.settings.idle_poll_s)
+            async with asyncio.timeout(self.settings.idle_poll_s):
+                await self._wake.wait()
 
     async def _publish(self, batch: Batch, window: asyncio.Semaphore) -> None:
         try:
