@@ -29,17 +29,14 @@ from cloud_api.tsdb.base import SeriesPoint
 _Point: Any = _lp.Point
 _MS: Any = _wp.WritePrecision.MS
 
-_ESCAPE_MEASUREMENT = str.maketrans(
-    {",": r"\,", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"}
-)
 _ESCAPE_KEY = str.maketrans(
     {",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"}
 )
 _ESCAPE_STRING = str.maketrans({'"': r"\"", "\\": r"\\"})
-# Escaped names and tag values repeat on every point (a few dozen names, one tag set per
-# device): translate each once. Bounded so odd input cannot grow it without limit.
+# Tag values repeat on every point (one tag set per device): translate each once. Bounded so
+# odd input cannot grow it without limit. Names need no escaping at all: SeriesPoint only
+# admits [A-Za-z][A-Za-z0-9_]*, which the measurement and key escapes leave unchanged.
 _CACHE_MAX = 65_536
-_keys: dict[str, str] = {}
 _tag_values: dict[str, str] = {}
 
 
@@ -53,16 +50,6 @@ def to_line_reference(point: SeriesPoint) -> str:
     p.time(point.time_ms, _MS)
     line: str = p.to_line_protocol()
     return line
-
-
-def _key(name: str) -> str:
-    escaped = _keys.get(name)
-    if escaped is None:
-        escaped = name.translate(_ESCAPE_KEY)
-        if len(_keys) >= _CACHE_MAX:
-            _keys.clear()
-        _keys[name] = escaped
-    return escaped
 
 
 def _tag_value(value: str) -> str:
@@ -80,9 +67,7 @@ def _tag_value(value: str) -> str:
 def to_line(point: SeriesPoint) -> str:
     """One line, byte-identical to :func:`to_line_reference`."""
     # SeriesPoint keeps its tags and fields sorted by name, as the reference emits them.
-    tags = [
-        f"{_key(k)}={_tag_value(v)}" for k, v in point.tags.items() if type(v) is str and k and v
-    ]
+    tags = [f"{k}={_tag_value(v)}" for k, v in point.tags.items() if type(v) is str and v]
     if len(tags) != len(point.tags):
         return to_line_reference(point)  # non-str or empty tags: rare, let the reference decide
     fields: list[str] = []
@@ -92,19 +77,17 @@ def to_line(point: SeriesPoint) -> str:
             if not math.isfinite(value):  # type: ignore[arg-type]
                 continue
             text = str(value)
-            fields.append(f"{_key(name)}={text[:-2] if text.endswith('.0') else text}")
+            fields.append(f"{name}={text[:-2] if text.endswith('.0') else text}")
         elif kind is int:
-            fields.append(f"{_key(name)}={value}i")
+            fields.append(f"{name}={value}i")
         elif kind is bool:
-            fields.append(f"{_key(name)}={'true' if value else 'false'}")
+            fields.append(f"{name}={'true' if value else 'false'}")
         elif kind is str:
-            fields.append(f'{_key(name)}="{value.translate(_ESCAPE_STRING)}"')  # type: ignore[union-attr]
+            fields.append(f'{name}="{value.translate(_ESCAPE_STRING)}"')  # type: ignore[union-attr]
         else:
             return to_line_reference(point)
     if not fields or type(point.time_ms) is not int:
         return to_line_reference(point)
-    measurement = point.measurement.translate(_ESCAPE_MEASUREMENT)
-    if measurement.startswith("#"):
-        return to_line_reference(point)  # the reference warns about a comment line
+    measurement = point.measurement  # a validated name: never starts with '#'
     tag_part = "," + ",".join(tags) if tags else ""
     return f"{measurement}{tag_part} {','.join(fields)} {point.time_ms}"
