@@ -63,7 +63,8 @@ def best_cpu(fn: Callable[[], object], repeat: int) -> float:
 def sql_cpu(spec: FleetSpec, batches: list[IngestBatch], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
-        with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as d:
+        shm = "/dev/shm" if Path("/dev/shm").is_dir() else None
+        with tempfile.TemporaryDirectory(dir=shm) as d:
             url = f"sqlite:///{d}/archive.db"
             provision(url, spec)
             engine = make_engine(url)
@@ -111,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     us = {name: 1e6 * seconds / n for name, seconds in stages.items()}
     total = sum(us.values())
-    print(f"{n} readings in {len(messages)} messages, best of {repeat}, load {os.getloadavg()[0]:.1f}")
+    load = os.getloadavg()[0]
+    print(f"{n} readings in {len(messages)} messages, best of {repeat}, load {load:.1f}")
     print(f"{'stage':<18}{'µs/reading':>12}")
     for name, value in us.items():
         print(f"{name:<18}{value:>12.1f}")
