@@ -50,6 +50,10 @@ class ReadingOut(BaseModel):
     simulated: bool
     device: DeviceOut
     values: dict[str, Any] = Field(description="the kind-specific fields, canonical units")
+    display: dict[str, Any] | None = Field(
+        default=None, description="BP / glucose values in the caller's preferred unit "
+        "(PUT /api/v1/me/preferences), with the unit: e.g. {\"systolic\": 17.1, "
+        "\"diastolic\": 10.7, \"unit\": \"kPa\"}")
 
 
 class ReadingsPageOut(BaseModel):

@@ -7,13 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from cloud_api.api.access_schemas import UnitPrefs
 from cloud_api.api.deps import CurrentUser, DbSession
+from cloud_api.api.routes.me import prefs_of
 from cloud_api.api.schemas import DeviceOut, PatientOut, ReadingOut, ReadingsPageOut
 from cloud_api.db.access import visible_patient, visible_patients
 from cloud_api.db.audit import record
 from cloud_api.db.models import Patient, ReadingRow
 from cloud_api.db.reads import CursorError, readings_page
 from vitals.readings import ReadingKind
+from vitals.units import GlucoseUnit, PressureUnit, from_mgdl, from_mmhg
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 
@@ -56,15 +59,34 @@ def list_readings(
                              limit=limit, cursor=cursor)
     except CursorError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    prefs = prefs_of(db, user.id)
     record(db, user.username, "readings.read", actor_id=user.id, patient_id=patient_id,
            detail={"count": len(page.rows), "kinds": kinds, "cursor": cursor is not None,
                    "since": since.isoformat() if since else None,
                    "until": until.isoformat() if until else None})
     db.commit()
-    return ReadingsPageOut(items=[_reading_out(r) for r in page.rows], next_cursor=page.next_cursor)
+    return ReadingsPageOut(items=[_reading_out(r, prefs) for r in page.rows],
+                           next_cursor=page.next_cursor)
 
 
-def _reading_out(row: ReadingRow) -> ReadingOut:
+def _display(row: ReadingRow, prefs: UnitPrefs) -> dict[str, Any] | None:
+    """The values a clinician reads, in their preferred units (storage stays canonical)."""
+    body = row.body
+    if row.kind == "blood_pressure":
+        unit = PressureUnit(prefs.bp_unit)
+        out: dict[str, Any] = {
+            k: round(from_mmhg(body[k], unit), 1)
+            for k in ("systolic", "diastolic", "mean_arterial") if body.get(k) is not None
+        }
+        return {**out, "unit": unit.value}
+    if row.kind == "glucose":
+        gunit = GlucoseUnit(prefs.glucose_unit)
+        value = from_mgdl(body["mg_dl"], gunit)
+        return {"glucose": round(value, 1 if gunit is GlucoseUnit.MMOL_L else 0), "unit": gunit.value}
+    return None
+
+
+def _reading_out(row: ReadingRow, prefs: UnitPrefs | None = None) -> ReadingOut:
     body: dict[str, Any] = row.body
     device = body.get("device", {})
     return ReadingOut(
@@ -74,4 +96,5 @@ def _reading_out(row: ReadingRow) -> ReadingOut:
                          serial=device.get("serial"), address=device.get("address"),
                          key=row.device_key),
         values={k: v for k, v in body.items() if k not in _COMMON},
+        display=_display(row, prefs) if prefs is not None else None,
     )
