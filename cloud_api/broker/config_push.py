@@ -107,7 +107,7 @@ async def deliver(sessions: sessionmaker[Session], publisher: ConfigPublisher | 
             push.status, push.last_error, push.published_at = "published", None, now_utc()
         else:
             push.last_error = error[:500]
-            log.warning("config v%d for %s not published: %s", version, gateway_id, error)
+            log.log(logging.INFO if publisher is None else logging.WARNING,"config v%d for %s not published: %s", version, gateway_id, error)
     return push
 
 
