@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from fastapi import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloud_api.db.models import Role
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+# Integer ids in paths: bounded so no request can overflow a 32-bit column.
+IntId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _ex(example: dict[str, Any]) -> ConfigDict:

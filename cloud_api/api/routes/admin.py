@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 from sqlalchemy import select
 
 from cloud_api.api.access_schemas import (
+    IntId,
     MemberIn,
     PanelIn,
     TeamIn,
@@ -61,7 +62,7 @@ def add_user(body: UserIn, user: CurrentUser, db: DbSession) -> UserOut:
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, responses=_ERRORS)
-def patch_user(user_id: int, body: UserPatch, user: CurrentUser, db: DbSession) -> UserOut:
+def patch_user(user_id: IntId, body: UserPatch, user: CurrentUser, db: DbSession) -> UserOut:
     require(user, Role.ORG_ADMIN)
     target = db.get(User, user_id)
     if target is None or target.org_id != user.org_id:
@@ -110,7 +111,7 @@ def add_team(body: TeamIn, user: CurrentUser, db: DbSession) -> TeamOut:
 
 
 @router.post("/teams/{team_id}/members", response_model=TeamOut, responses=_ERRORS)
-def add_member(team_id: int, body: MemberIn, user: CurrentUser, db: DbSession) -> TeamOut:
+def add_member(team_id: IntId, body: MemberIn, user: CurrentUser, db: DbSession) -> TeamOut:
     require(user, Role.ORG_ADMIN)
     team = care.org_team(db, user, team_id)
     member = db.scalar(select(User).where(User.username == body.username))
@@ -122,7 +123,7 @@ def add_member(team_id: int, body: MemberIn, user: CurrentUser, db: DbSession) -
 
 
 @router.delete("/teams/{team_id}/members/{username}", response_model=TeamOut, responses=_ERRORS)
-def remove_member(team_id: int, username: str, user: CurrentUser, db: DbSession) -> TeamOut:
+def remove_member(team_id: IntId, username: str, user: CurrentUser, db: DbSession) -> TeamOut:
     require(user, Role.ORG_ADMIN)
     team = care.org_team(db, user, team_id)
     member = db.scalar(select(User).where(User.username == username))
@@ -134,7 +135,7 @@ def remove_member(team_id: int, username: str, user: CurrentUser, db: DbSession)
 
 
 @router.post("/teams/{team_id}/patients", response_model=TeamOut, responses=_ERRORS)
-def add_to_panel(team_id: int, body: PanelIn, user: CurrentUser, db: DbSession) -> TeamOut:
+def add_to_panel(team_id: IntId, body: PanelIn, user: CurrentUser, db: DbSession) -> TeamOut:
     require(user, Role.ORG_ADMIN)
     team = care.org_team(db, user, team_id)
     patient = admin_patient(db, user, body.patient_id)
@@ -145,7 +146,7 @@ def add_to_panel(team_id: int, body: PanelIn, user: CurrentUser, db: DbSession) 
 
 @router.delete("/teams/{team_id}/patients/{patient_id}", response_model=TeamOut,
                responses=_ERRORS)
-def remove_from_panel(team_id: int, patient_id: str, user: CurrentUser, db: DbSession) -> TeamOut:
+def remove_from_panel(team_id: IntId, patient_id: str, user: CurrentUser, db: DbSession) -> TeamOut:
     require(user, Role.ORG_ADMIN)
     team = care.org_team(db, user, team_id)
     admin_patient(db, user, patient_id)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 
 from cloud_api.api.access_schemas import (
+    IntId,
     BundleOut,
     DeviceIn,
     DeviceOut,
@@ -165,7 +166,7 @@ def add_device(gateway_id: str, body: DeviceIn, user: CurrentUser, db: DbSession
 
 @router.delete("/{gateway_id}/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT,
                responses=_ERR)
-def remove_device(gateway_id: str, device_id: int, user: CurrentUser, db: DbSession) -> None:
+def remove_device(gateway_id: str, device_id: IntId, user: CurrentUser, db: DbSession) -> None:
     gateway = _gateway(db, user, gateway_id)
     device = db.get(DeviceRow, device_id)
     if device is None or device.gateway_id != gateway.id:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 from sqlalchemy import select
 
 from cloud_api.api.access_schemas import (
+    IntId,
     ConsentIn,
     ConsentOut,
     ConsortiumTeamOut,
@@ -121,7 +122,7 @@ def add_consent(patient_id: str, body: ConsentIn, user: CurrentUser, db: DbSessi
 
 @router.post("/patients/{patient_id}/consents/{consent_id}/revoke", response_model=ConsentOut,
              responses=_ERR)
-def revoke_consent(patient_id: str, consent_id: int, user: CurrentUser,
+def revoke_consent(patient_id: str, consent_id: IntId, user: CurrentUser,
                    db: DbSession) -> ConsentOut:
     """Revoking ends access through every referral that relied on this consent."""
     patient = _consent_patient(db, user, patient_id)
@@ -157,7 +158,7 @@ def refer(patient_id: str, body: ReferralIn, user: CurrentUser, db: DbSession) -
 
 
 @router.post("/referrals/{referral_id}/end", response_model=ReferralOut, responses=_ERR)
-def end_referral(referral_id: int, user: CurrentUser, db: DbSession) -> ReferralOut:
+def end_referral(referral_id: IntId, user: CurrentUser, db: DbSession) -> ReferralOut:
     """Refer back: the receiving team loses access; the referring clinic keeps it."""
     referral = care.end_referral(db, user, referral_id)
     db.commit()
