@@ -24,7 +24,6 @@ from pathlib import Path
 import httpx
 from sqlalchemy import insert, select
 
-
 from cloud_api.db.access_models import CareTeam, team_patients
 from cloud_api.db.directory import DEMO_GATEWAY, DEMO_TEAM, seed_demo
 from cloud_api.db.engine import make_engine, session_factory

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloud_api.db.models import Role

@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session
 
 from cloud_api.db import care
 from cloud_api.db.access_models import CareTeam, OrgLevel, Referral
-from cloud_api.db.directory import DEMO_PATIENT, DEMO_TEAM, create_patient, create_user, register_gateway
+from cloud_api.db.directory import (
+    DEMO_PATIENT,
+    DEMO_TEAM,
+    create_patient,
+    create_user,
+    register_gateway,
+)
 from cloud_api.db.engine import session_factory
 from cloud_api.db.models import Organization, Patient, Role, User
 from cloud_api.security import issue_token

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 
 from cloud_api.api.access_schemas import (
-    IntId,
     BundleOut,
     DeviceIn,
     DeviceOut,
     GatewayIn,
     GatewayOut,
     GatewayPatch,
+    IntId,
 )
 from cloud_api.api.deps import CurrentUser, DbSession, get_settings
 from cloud_api.api.guards import admin_patient, require

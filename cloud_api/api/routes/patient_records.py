@@ -6,10 +6,10 @@ from fastapi import APIRouter, status
 from sqlalchemy import select
 
 from cloud_api.api.access_schemas import (
-    IntId,
     ConsentIn,
     ConsentOut,
     ConsortiumTeamOut,
+    IntId,
     PatientDetailOut,
     PatientIn,
     PatientPatch,

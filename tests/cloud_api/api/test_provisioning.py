@@ -94,7 +94,7 @@ def test_provisioned_gateway_connects_and_is_confined(
             _client(broker, "svc-api", API_SECRET) as api,
             _client(broker, "gw-new", secret) as gw,
         ):
-            await gw.subscribe(f"homerpm/v1/+/down/config", qos=1)
+            await gw.subscribe("homerpm/v1/+/down/config", qos=1)
             await api.publish(topic("gw-demo-1", TopicKind.CONFIG), b"not-yours", qos=1)
             await api.publish(topic("gw-new", TopicKind.CONFIG), b"yours", qos=1)
             out = []
