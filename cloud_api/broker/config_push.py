@@ -66,7 +66,7 @@ def stage(db: Session, gateway: Gateway) -> ConfigPush:
     """Build the gateway's config from the newest threshold versions and mark it pending."""
     push = db.get(ConfigPush, gateway.id)
     version = (push.version + 1) if push else 1
-    patients = {p.id: patient_context(db, p.id) for p in sorted(gateway.patients, key=lambda p: p.id)}
+    patients = {pid: patient_context(db, pid) for pid in sorted(p.id for p in gateway.patients)}
     message = ConfigMessage(version=version, issued_at=now_utc(),
                             body={"rules": {"patients": patients}})
     payload = encode(message).decode()
@@ -107,7 +107,8 @@ async def deliver(sessions: sessionmaker[Session], publisher: ConfigPublisher | 
             push.status, push.last_error, push.published_at = "published", None, now_utc()
         else:
             push.last_error = error[:500]
-            log.log(logging.INFO if publisher is None else logging.WARNING,"config v%d for %s not published: %s", version, gateway_id, error)
+            level = logging.INFO if publisher is None else logging.WARNING
+            log.log(level, "config v%d for %s not published: %s", version, gateway_id, error)
     return push
 
 

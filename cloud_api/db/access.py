@@ -30,11 +30,11 @@ from cloud_api.db.models import Patient, Role, User
 CARE_ROLES = frozenset({Role.ORG_ADMIN.value, Role.CLINICIAN.value, Role.NURSE.value})
 
 
-def my_team_ids(user: User) -> Select[tuple[int]]:
+def my_team_ids(user: User) -> Select[int]:
     return select(care_team_members.c.team_id).where(care_team_members.c.user_id == user.id)
 
 
-def open_referrals() -> Select[tuple[Referral]]:
+def open_referrals() -> Select[Referral]:
     """Referrals that currently grant access: not ended, consent not revoked."""
     return (
         select(Referral)
@@ -43,7 +43,7 @@ def open_referrals() -> Select[tuple[Referral]]:
     )
 
 
-def visible_patients(user: User) -> Select[tuple[Patient]]:
+def visible_patients(user: User) -> Select[Patient]:
     """Patients whose clinical data ``user`` may read (use as a query; default deny)."""
     query = select(Patient)
     if user.disabled:
@@ -66,7 +66,7 @@ def visible_patient(db: Session, user: User, patient_id: str) -> Patient | None:
     return db.scalar(visible_patients(user).where(Patient.id == patient_id))
 
 
-def managed_patients(user: User) -> Select[tuple[Patient]]:
+def managed_patients(user: User) -> Select[Patient]:
     """Patients whose record (demographics, consents, gateways) ``user`` administers."""
     query = select(Patient)
     if user.disabled or user.role != Role.ORG_ADMIN.value:

@@ -79,7 +79,7 @@ class Consent(Base):
 
 
 class Referral(Base):
-    """Patient referred from a (community) team to a (hospital) team; open while ended_at is null."""
+    """A patient referred from a (community) team to a (hospital) team; open until ended."""
 
     __tablename__ = "referrals"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -96,7 +96,9 @@ def gateway_device(g: Gateway) -> dict[str, Any]:
     }
 
 
-def sensor_device(device_key: str, device: dict[str, Any], row: DeviceRow | None = None) -> dict[str, Any]:
+def sensor_device(
+    device_key: str, device: dict[str, Any], row: DeviceRow | None = None
+) -> dict[str, Any]:
     """A PhdDevice from the reading's device block (and the registered device, if any)."""
     address = device.get("address") or (row.address if row else None)
     identifiers = []
@@ -177,7 +179,8 @@ def observations(row: ReadingRow) -> list[dict[str, Any]]:
         if b.get("pulse") is not None:
             out.append(_numeric(row, Observable.PULSE_RATE_CUFF, b["pulse"], "-pulse"))
     elif row.kind == "glucose":
-        observable = _GLUCOSE_BY_SAMPLE.get(str(b.get("sample_type")), Observable.GLUCOSE_BLOOD_GENERIC)
+        observable = _GLUCOSE_BY_SAMPLE.get(str(b.get("sample_type")),
+                                            Observable.GLUCOSE_BLOOD_GENERIC)
         molar = b.get("unit_received") == "mmol/L"
         value = b["value_received"] if molar else b["mg_dl"]
         obs = _observation(row, observable, molar=molar)
@@ -195,7 +198,9 @@ def observations(row: ReadingRow) -> list[dict[str, Any]]:
     return out
 
 
-def _numeric(row: ReadingRow, observable: Observable, value: float, suffix: str = "") -> dict[str, Any]:
+def _numeric(
+    row: ReadingRow, observable: Observable, value: float, suffix: str = ""
+) -> dict[str, Any]:
     obs = _observation(row, observable, suffix)
     obs["valueQuantity"] = quantity(value, CODES[observable].ucum or "1")
     return obs

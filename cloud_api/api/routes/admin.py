@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, status
 from sqlalchemy import select
 
@@ -26,7 +28,9 @@ from cloud_api.db.models import Organization, Role, User
 from cloud_api.security import hash_password
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
-_ERRORS = {403: {"description": "not an org admin"}, 404: {"description": "not in your org"}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "not an org admin"}, 404: {"description": "not in your org"},
+}
 
 
 def _user_out(u: User) -> UserOut:

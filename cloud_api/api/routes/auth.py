@@ -65,7 +65,8 @@ def refresh(request: Request, db: DbSession, body: RefreshIn) -> TokenPairOut:
     """Spend a refresh token for a new access token and a new refresh token (rotation).
     Presenting an already-spent token revokes its whole family (theft detection)."""
     try:
-        user, successor = rotate_refresh(db, body.refresh_token, get_settings(request).refresh_ttl_s)
+        ttl = get_settings(request).refresh_ttl_s
+        user, successor = rotate_refresh(db, body.refresh_token, ttl)
     except RefreshError as exc:
         record(db, "unknown", "token.refresh.failed", detail={"reason": str(exc)})
         db.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 
@@ -24,7 +26,9 @@ from cloud_api.db.models import Gateway, Role, User
 from vitals.readings import now_utc
 
 router = APIRouter(prefix="/api/v1/gateways", tags=["gateways"])
-_ERR = {403: {"description": "not an org admin"}, 404: {"description": "not in your org"}}
+_ERR: dict[int | str, dict[str, Any]] = {
+    403: {"description": "not an org admin"}, 404: {"description": "not in your org"},
+}
 
 
 def _gateway(db: DbSession, user: User, gateway_id: str) -> Gateway:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, status
 from sqlalchemy import select
 
@@ -27,7 +29,7 @@ from cloud_api.db.models import Gateway, Organization, Patient, Role
 from vitals.readings import now_utc
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])
-_ERR = {403: {"description": "role not allowed"},
+_ERR: dict[int | str, dict[str, Any]] = {403: {"description": "role not allowed"},
         404: {"description": "no such patient, or not visible to the caller"}}
 
 

@@ -82,7 +82,8 @@ def _display(row: ReadingRow, prefs: UnitPrefs) -> dict[str, Any] | None:
     if row.kind == "glucose":
         gunit = GlucoseUnit(prefs.glucose_unit)
         value = from_mgdl(body["mg_dl"], gunit)
-        return {"glucose": round(value, 1 if gunit is GlucoseUnit.MMOL_L else 0), "unit": gunit.value}
+        digits = 1 if gunit is GlucoseUnit.MMOL_L else 0
+        return {"glucose": round(value, digits), "unit": gunit.value}
     return None
 
 

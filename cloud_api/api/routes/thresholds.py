@@ -3,7 +3,7 @@ each change pushed to the patient's gateways as a retained config."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import anyio.from_thread
 from fastapi import APIRouter, Request
@@ -20,7 +20,7 @@ from cloud_api.db.errors import Forbidden
 from cloud_api.db.models import Gateway, Role, User
 
 router = APIRouter(prefix="/api/v1/patients", tags=["thresholds"])
-_ERR = {403: {"description": "role may not edit this layer"},
+_ERR: dict[int | str, dict[str, Any]] = {403: {"description": "role may not edit this layer"},
         404: {"description": "no such patient, or not visible"},
         422: {"description": "rules invalid, or a family change that is less sensitive"}}
 # Who may write which override layer (on patients they can see).

@@ -131,7 +131,8 @@ def test_threshold_versions_keep_history(api: TestClient, world: World) -> None:
     demo = world.headers("demo")
     for lt in (65, 60):
         r = api.put(url, headers=demo, json={
-            "rules": {"glucose_low": {"unit": "mg/dL", "tier": {"warning": {"lt": lt}}}}, "reason": f"lt {lt}"})
+            "rules": {"glucose_low": {"unit": "mg/dL", "tier": {"warning": {"lt": lt}}}},
+            "reason": f"lt {lt}"})
         assert r.status_code == 200
     out = r.json()
     assert [v["version"] for v in out["history"]] == [2, 1]

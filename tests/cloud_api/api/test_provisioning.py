@@ -155,7 +155,8 @@ def test_threshold_change_reaches_only_that_gateway_retained(
 @pytest.mark.services
 def test_push_failure_is_reported_and_retried(world: World, db_url: str, tmp_path: Path) -> None:
     broker = Mosquitto(tmp_path / "late")
-    settings = CloudSettings(database_url=db_url, jwt_secret="test-secret-of-at-least-32-bytes-length",
+    settings = CloudSettings(database_url=db_url,
+                             jwt_secret="test-secret-of-at-least-32-bytes-length",
                              config_mqtt_url="mqtt://127.0.0.1:1", config_retry_s=0.2)
     with TestClient(create_app(settings)) as client:
         r = client.put("/api/v1/patients/demo-patient-1/thresholds/clinician",
