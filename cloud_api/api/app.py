@@ -22,7 +22,7 @@ from cloud_api.api.routes import (
     thresholds,
 )
 from cloud_api.broker.background import config_retry_loop, make_config_publisher
-from cloud_api.db.engine import make_engine, session_factory
+from cloud_api.db.engine import make_engine, read_session_factory, session_factory
 from cloud_api.db.migrate import upgrade
 from cloud_api.security import LoginThrottle
 from cloud_api.settings import CloudSettings
@@ -45,6 +45,7 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
                 await anyio.to_thread.run_sync(upgrade, engine)
             app.state.engine = engine
             app.state.sessions = session_factory(engine)
+            app.state.read_sessions = read_session_factory(engine)
             app.state.config_publisher = make_config_publisher(settings)
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(config_retry_loop, app, settings.config_retry_s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cloud_api.api.access_schemas import MeOut, UnitPrefs
 from cloud_api.api.deps import CurrentUser, DbSession
@@ -14,7 +15,7 @@ from cloud_api.db.models import Organization
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
 
-def prefs_of(db: DbSession, user_id: int) -> UnitPrefs:
+def prefs_of(db: Session, user_id: int) -> UnitPrefs:
     row = db.get(UserPreference, user_id)
     return UnitPrefs() if row is None else UnitPrefs.model_validate(
         {"bp_unit": row.bp_unit, "glucose_unit": row.glucose_unit})

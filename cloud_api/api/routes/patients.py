@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 
 from cloud_api.api.access_schemas import UnitPrefs
-from cloud_api.api.deps import CurrentUser, DbSession
+from cloud_api.api.deps import CurrentUser, DbSession, ReadSession
 from cloud_api.api.routes.me import prefs_of
 from cloud_api.api.schemas import DeviceOut, PatientOut, ReadingOut, ReadingsPageOut
 from cloud_api.db.access import visible_patient, visible_patients
@@ -28,8 +28,9 @@ _COMMON = {"msg_id", "kind", "patient", "device", "measured_at", "received_at", 
 
 
 @router.get("", response_model=list[PatientOut])
-def list_patients(user: CurrentUser, db: DbSession) -> list[PatientOut]:
-    patients = db.scalars(visible_patients(user).order_by(Patient.id)).all()
+def list_patients(user: CurrentUser, db: DbSession, reader: ReadSession) -> list[PatientOut]:
+    # Query through the read session; only the audit row takes the write lock (briefly).
+    patients = reader.scalars(visible_patients(user).order_by(Patient.id)).all()
     record(db, user.username, "patients.list", actor_id=user.id,
            detail={"patients": [p.id for p in patients]})
     db.commit()
@@ -38,7 +39,7 @@ def list_patients(user: CurrentUser, db: DbSession) -> list[PatientOut]:
 
 @router.get("/{patient_id}/readings", response_model=ReadingsPageOut, responses=_NOT_FOUND)
 def list_readings(
-    patient_id: str, user: CurrentUser, db: DbSession,
+    patient_id: str, user: CurrentUser, db: DbSession, reader: ReadSession,
     since: Annotated[datetime | None, Query(description="measured_at ≥ since (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="measured_at < until (ISO 8601)")] = None,
     kind: Annotated[list[ReadingKind] | None, Query(description="repeat to allow several")] = None,
@@ -49,17 +50,17 @@ def list_readings(
         if value is not None and value.tzinfo is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 f"{name} must carry a time zone, e.g. 2026-11-25T08:00:00Z")
-    if visible_patient(db, user, patient_id) is None:
+    if visible_patient(reader, user, patient_id) is None:
         record(db, user.username, "readings.denied", actor_id=user.id, patient_id=patient_id[:64])
         db.commit()
         raise HTTPException(status.HTTP_404_NOT_FOUND, "patient not found")
     kinds = [k.value for k in kind or ()]
     try:
-        page = readings_page(db, patient_id, since=since, until=until, kinds=kinds,
+        page = readings_page(reader, patient_id, since=since, until=until, kinds=kinds,
                              limit=limit, cursor=cursor)
     except CursorError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    prefs = prefs_of(db, user.id)
+    prefs = prefs_of(reader, user.id)
     record(db, user.username, "readings.read", actor_id=user.id, patient_id=patient_id,
            detail={"count": len(page.rows), "kinds": kinds, "cursor": cursor is not None,
                    "since": since.isoformat() if since else None,
