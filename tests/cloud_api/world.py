@@ -16,7 +16,7 @@ demo-clinic (community) and other-clinic (hospital) form consortium ``metro``.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -52,13 +52,17 @@ class World:
     demo_team: int
     other_team: int
     ref_referral: int
+    _tokens: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def headers(self, username: str) -> dict[str, str]:
+        if username in self._tokens:
+            return self._tokens[username]
         with Session(self.engine) as db:
             user = db.get(User, self.users[username])
             assert user is not None
             token, _ = issue_token(SECRET, user.id, user.role, 900)
-        return {"Authorization": f"Bearer {token}"}
+        self._tokens[username] = {"Authorization": f"Bearer {token}"}
+        return self._tokens[username]
 
     def session(self) -> Session:
         return session_factory(self.engine)()
