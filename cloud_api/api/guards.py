@@ -15,12 +15,16 @@ def require(user: User, *roles: Role) -> None:
         raise Forbidden(f"role {user.role} may not do this")
 
 
-def clinical_patient(db: Session, user: User, patient_id: str, action: str) -> Patient:
-    """The patient if the caller may read their clinical data; else audit the denial, 404."""
+def clinical_patient(db: Session, user: User, patient_id: str, action: str,
+                     audit: Session | None = None) -> Patient:
+    """The patient if the caller may read their clinical data; else audit the denial, 404.
+    ``audit``: the session to write the denial with when ``db`` is a read-only session."""
     patient = visible_patient(db, user, patient_id)
     if patient is None:
-        record(db, user.username, f"{action}.denied", actor_id=user.id, patient_id=patient_id[:64])
-        db.commit()
+        writer = audit or db
+        record(writer, user.username, f"{action}.denied", actor_id=user.id,
+               patient_id=patient_id[:64])
+        writer.commit()
         raise NotFound("patient not found")
     return patient
 

@@ -13,6 +13,7 @@ import logging
 from typing import Protocol
 
 import aiomqtt
+import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,22 +82,16 @@ def stage(db: Session, gateway: Gateway) -> ConfigPush:
     return push
 
 
-async def deliver(sessions: sessionmaker[Session], publisher: ConfigPublisher | None,
-                  gateway_id: str) -> ConfigPush | None:
-    """Publish the staged config; record the outcome. Never raises for broker trouble."""
+def _staged(sessions: sessionmaker[Session], gateway_id: str) -> tuple[int, str] | None:
     with sessions() as db:
         push = db.get(ConfigPush, gateway_id)
         if push is None or push.status == "published":
-            return push
-        version, payload = push.version, push.payload
-    error: str | None = None
-    if publisher is None:
-        error = "no broker configured for config pushes (HOMERPM_CONFIG_MQTT_URL)"
-    else:
-        try:
-            await publisher.publish(gateway_id, payload.encode())
-        except (aiomqtt.MqttError, OSError, TimeoutError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            return None
+        return push.version, push.payload
+
+
+def _settle(sessions: sessionmaker[Session], gateway_id: str, version: int,
+            error: str | None) -> ConfigPush | None:
     with sessions.begin() as db:
         push = db.get(ConfigPush, gateway_id)
         if push is None or push.version != version:
@@ -107,16 +102,42 @@ async def deliver(sessions: sessionmaker[Session], publisher: ConfigPublisher | 
             push.status, push.last_error, push.published_at = "published", None, now_utc()
         else:
             push.last_error = error[:500]
-            level = logging.INFO if publisher is None else logging.WARNING
-            log.log(level, "config v%d for %s not published: %s", version, gateway_id, error)
-    return push
+        return push
+
+
+async def deliver(sessions: sessionmaker[Session], publisher: ConfigPublisher | None,
+                  gateway_id: str) -> ConfigPush | None:
+    """Publish the staged config; record the outcome. Never raises for broker trouble.
+
+    Database work runs in worker threads: a blocking SQLite lock wait on the event loop
+    would stall every request (and the request holding the lock could never finish)."""
+    staged = await anyio.to_thread.run_sync(_staged, sessions, gateway_id)
+    if staged is None:
+        return None
+    version, payload = staged
+    error: str | None = None
+    if publisher is None:
+        error = "no broker configured for config pushes (HOMERPM_CONFIG_MQTT_URL)"
+    else:
+        try:
+            await publisher.publish(gateway_id, payload.encode())
+        except (aiomqtt.MqttError, OSError, TimeoutError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+    if error is not None:
+        level = logging.INFO if publisher is None else logging.WARNING
+        log.log(level, "config v%d for %s not published: %s", version, gateway_id, error)
+    return await anyio.to_thread.run_sync(_settle, sessions, gateway_id, version, error)
+
+
+def _pending(sessions: sessionmaker[Session]) -> list[str]:
+    with sessions() as db:
+        return list(db.scalars(select(ConfigPush.gateway_id)
+                               .where(ConfigPush.status == "pending")))
 
 
 async def retry_pending(sessions: sessionmaker[Session], publisher: ConfigPublisher | None) -> int:
     """Try every pending push once; return how many are published now."""
-    with sessions() as db:
-        pending = list(db.scalars(select(ConfigPush.gateway_id)
-                                  .where(ConfigPush.status == "pending")))
+    pending = await anyio.to_thread.run_sync(_pending, sessions)
     done = 0
     for gateway_id in pending:
         push = await deliver(sessions, publisher, gateway_id)

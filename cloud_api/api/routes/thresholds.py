@@ -8,9 +8,10 @@ from typing import Any, Literal
 import anyio.from_thread
 from fastapi import APIRouter, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cloud_api.api.access_schemas import PushOut, ThresholdIn, ThresholdsOut, ThresholdVersionOut
-from cloud_api.api.deps import CurrentUser, DbSession
+from cloud_api.api.deps import CurrentUser, DbSession, ReadSession
 from cloud_api.api.guards import clinical_patient
 from cloud_api.broker import config_push
 from cloud_api.db import thresholds
@@ -27,7 +28,7 @@ _ERR: dict[int | str, dict[str, Any]] = {403: {"description": "role may not edit
 _WRITERS = {"clinician": Role.CLINICIAN.value, "family": Role.FAMILY.value}
 
 
-def _version_out(db: DbSession, row: ThresholdVersion) -> ThresholdVersionOut:
+def _version_out(db: Session, row: ThresholdVersion) -> ThresholdVersionOut:
     author = db.get(User, row.author_id)
     return ThresholdVersionOut(layer=row.layer, version=row.version, rules=row.rules,
                                timezone=row.timezone, quiet_hours=row.quiet_hours,
@@ -35,7 +36,7 @@ def _version_out(db: DbSession, row: ThresholdVersion) -> ThresholdVersionOut:
                                effective_at=row.effective_at)
 
 
-def _out(db: DbSession, patient_id: str) -> ThresholdsOut:
+def _out(db: Session, patient_id: str) -> ThresholdsOut:
     history = thresholds.history(db, patient_id)
     current = {}
     for layer in thresholds.LAYERS:
@@ -52,16 +53,18 @@ def _out(db: DbSession, patient_id: str) -> ThresholdsOut:
 
 
 @router.get("/{patient_id}/thresholds", response_model=ThresholdsOut, responses=_ERR)
-def get_thresholds(patient_id: str, user: CurrentUser, db: DbSession) -> ThresholdsOut:
-    clinical_patient(db, user, patient_id, "thresholds")
+def get_thresholds(patient_id: str, user: CurrentUser, db: DbSession,
+                   reader: ReadSession) -> ThresholdsOut:
+    clinical_patient(reader, user, patient_id, "thresholds", audit=db)
     record(db, user.username, "thresholds.read", actor_id=user.id, patient_id=patient_id)
     db.commit()
-    return _out(db, patient_id)
+    return _out(reader, patient_id)
 
 
 @router.put("/{patient_id}/thresholds/{layer}", response_model=ThresholdsOut, responses=_ERR)
 def put_thresholds(request: Request, patient_id: str, layer: Literal["clinician", "family"],
-                   body: ThresholdIn, user: CurrentUser, db: DbSession) -> ThresholdsOut:
+                   body: ThresholdIn, user: CurrentUser, db: DbSession,
+                   reader: ReadSession) -> ThresholdsOut:
     """Replace one override layer with a new version (validated by edge_rules), then publish
     the gateway config (retained, QoS 1). A failed publish is reported in ``pushes`` and
     retried in the background."""
@@ -79,5 +82,5 @@ def put_thresholds(request: Request, patient_id: str, layer: Literal["clinician"
     for gateway in gateways:
         anyio.from_thread.run(config_push.deliver, request.app.state.sessions, publisher,
                               gateway.id)
-    db.expire_all()
-    return _out(db, patient_id)
+    reader.rollback()  # end the snapshot taken before our write, so the answer includes it
+    return _out(reader, patient_id)
