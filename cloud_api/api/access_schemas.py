@@ -173,7 +173,7 @@ class ConsortiumTeamOut(BaseModel):
     level: str
 
 
-class DeviceIn(BaseModel):
+class SensorIn(BaseModel):
     model_config = _ex({"patient_id": "p-7f3a", "kind": "blood_pressure", "make": "Omron",
                         "model": "BP7450", "address": "C4:7C:8D:6A:10:22", "serial": None})
     patient_id: str = Field(pattern=ID_PATTERN)
@@ -184,7 +184,10 @@ class DeviceIn(BaseModel):
     serial: str | None = Field(default=None, max_length=100)
 
 
-class DeviceOut(BaseModel):
+class SensorOut(BaseModel):
+    model_config = _ex({"id": 1, "gateway_id": "gw-0042", "patient_id": "p-7f3a",
+                        "kind": "blood_pressure", "make": "Omron", "model": "BP7450",
+                        "address": "C4:7C:8D:6A:10:22", "serial": None})
     id: int
     gateway_id: str
     patient_id: str
@@ -250,7 +253,16 @@ class ThresholdIn(BaseModel):
     quiet_hours: list[dict[str, str]] | None = Field(default=None, max_length=8)
 
 
+_VERSION_EXAMPLE: dict[str, Any] = {"layer": "clinician", "version": 2,
+          "rules": {"glucose_low": {"unit": "mmol/L", "tier": {"warning": {"lt": 4.2}}}},
+          "timezone": "Asia/Shanghai", "quiet_hours": [{"start": "22:00", "end": "07:00"}],
+          "author": "dr-li", "reason": "nocturnal lows", "effective_at": "2026-11-25T09:00:00Z"}
+_PUSH_EXAMPLE: dict[str, Any] = {"gateway_id": "gw-0042", "version": 3, "status": "published",
+                                 "attempts": 1, "last_error": None}
+
+
 class ThresholdVersionOut(BaseModel):
+    model_config = _ex(_VERSION_EXAMPLE)
     layer: str
     version: int
     rules: dict[str, Any]
@@ -262,6 +274,7 @@ class ThresholdVersionOut(BaseModel):
 
 
 class PushOut(BaseModel):
+    model_config = _ex(_PUSH_EXAMPLE)
     gateway_id: str
     version: int
     status: str
@@ -270,7 +283,8 @@ class PushOut(BaseModel):
 
 
 class ThresholdsOut(BaseModel):
-    model_config = _ex({"patient_id": "p-7f3a", "current": {}, "history": [], "pushes": []})
+    model_config = _ex({"patient_id": "p-7f3a", "current": {"clinician": _VERSION_EXAMPLE},
+                        "history": [_VERSION_EXAMPLE], "pushes": [_PUSH_EXAMPLE]})
     patient_id: str
     current: dict[str, ThresholdVersionOut]
     history: list[ThresholdVersionOut]

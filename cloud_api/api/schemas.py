@@ -26,6 +26,9 @@ class PatientOut(BaseModel):
 
 
 class DeviceOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "make": "Omron", "model": "BP7450", "serial": "SIM-0001", "address": None,
+        "key": "SIM-0001"}]})
     make: str
     model: str
     serial: str | None = None
@@ -57,6 +60,9 @@ class ReadingOut(BaseModel):
 
 
 class ReadingsPageOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [ReadingOut.model_config["json_schema_extra"]["examples"][0]],  # type: ignore[index]
+        "next_cursor": None}]})
     items: list[ReadingOut]
     next_cursor: str | None = Field(
         description="pass as ?cursor= for the next (older) page; null on the last page"

@@ -9,12 +9,12 @@ from sqlalchemy import select
 
 from cloud_api.api.access_schemas import (
     BundleOut,
-    DeviceIn,
-    DeviceOut,
     GatewayIn,
     GatewayOut,
     GatewayPatch,
     IntId,
+    SensorIn,
+    SensorOut,
 )
 from cloud_api.api.deps import CurrentUser, DbSession, get_settings
 from cloud_api.api.guards import admin_patient, require
@@ -137,22 +137,22 @@ def revoke(request: Request, gateway_id: str, user: CurrentUser, db: DbSession) 
     return _out(db, gateway)
 
 
-def _device_out(d: DeviceRow) -> DeviceOut:
-    return DeviceOut(id=d.id, gateway_id=d.gateway_id, patient_id=d.patient_id, kind=d.kind,
+def _device_out(d: DeviceRow) -> SensorOut:
+    return SensorOut(id=d.id, gateway_id=d.gateway_id, patient_id=d.patient_id, kind=d.kind,
                      make=d.make, model=d.model, address=d.address, serial=d.serial)
 
 
-@router.get("/{gateway_id}/devices", response_model=list[DeviceOut], responses=_ERR)
-def list_devices(gateway_id: str, user: CurrentUser, db: DbSession) -> list[DeviceOut]:
+@router.get("/{gateway_id}/devices", response_model=list[SensorOut], responses=_ERR)
+def list_devices(gateway_id: str, user: CurrentUser, db: DbSession) -> list[SensorOut]:
     gateway = _gateway(db, user, gateway_id)
     rows = db.scalars(select(DeviceRow).where(DeviceRow.gateway_id == gateway.id)
                       .order_by(DeviceRow.id))
     return [_device_out(d) for d in rows]
 
 
-@router.post("/{gateway_id}/devices", response_model=DeviceOut,
+@router.post("/{gateway_id}/devices", response_model=SensorOut,
              status_code=status.HTTP_201_CREATED, responses=_ERR)
-def add_device(gateway_id: str, body: DeviceIn, user: CurrentUser, db: DbSession) -> DeviceOut:
+def add_device(gateway_id: str, body: SensorIn, user: CurrentUser, db: DbSession) -> SensorOut:
     gateway = _gateway(db, user, gateway_id)
     if body.patient_id not in {p.id for p in gateway.patients}:
         raise Invalid("the device's patient must be served by this gateway")
