@@ -109,7 +109,10 @@ def _consent_patient(db: DbSession, user: CurrentUser, patient_id: str) -> Patie
 def list_consents(patient_id: str, user: CurrentUser, db: DbSession) -> list[ConsentOut]:
     patient = managed_patient(db, user, patient_id) or clinical_patient(
         db, user, patient_id, "consents")
-    rows = db.scalars(select(Consent).where(Consent.patient_id == patient.id).order_by(Consent.id))
+    rows = list(db.scalars(select(Consent).where(Consent.patient_id == patient.id)
+                           .order_by(Consent.id)))
+    record(db, user.username, "consents.read", actor_id=user.id, patient_id=patient.id)
+    db.commit()
     return [_consent_out(db, c) for c in rows]
 
 
@@ -143,8 +146,10 @@ def _referral_out(r: Referral) -> ReferralOut:
 def list_referrals(patient_id: str, user: CurrentUser, db: DbSession) -> list[ReferralOut]:
     patient = managed_patient(db, user, patient_id) or clinical_patient(
         db, user, patient_id, "referrals")
-    rows = db.scalars(select(Referral).where(Referral.patient_id == patient.id)
-                      .order_by(Referral.id))
+    rows = list(db.scalars(select(Referral).where(Referral.patient_id == patient.id)
+                           .order_by(Referral.id)))
+    record(db, user.username, "referrals.read", actor_id=user.id, patient_id=patient.id)
+    db.commit()
     return [_referral_out(r) for r in rows]
 
 
