@@ -70,18 +70,23 @@ def list_readings(
                            next_cursor=page.next_cursor)
 
 
+# Looked up, not constructed per row: Enum(value) is surprisingly slow in a hot loop.
+_PRESSURE = {u.value: u for u in PressureUnit}
+_GLUCOSE = {u.value: u for u in GlucoseUnit}
+
+
 def _display(row: ReadingRow, prefs: UnitPrefs) -> dict[str, Any] | None:
     """The values a clinician reads, in their preferred units (storage stays canonical)."""
     body = row.body
     if row.kind == "blood_pressure":
-        unit = PressureUnit(prefs.bp_unit)
+        unit = _PRESSURE[prefs.bp_unit]
         out: dict[str, Any] = {
             k: round(from_mmhg(body[k], unit), 1)
             for k in ("systolic", "diastolic", "mean_arterial") if body.get(k) is not None
         }
         return {**out, "unit": unit.value}
     if row.kind == "glucose":
-        gunit = GlucoseUnit(prefs.glucose_unit)
+        gunit = _GLUCOSE[prefs.glucose_unit]
         value = from_mgdl(body["mg_dl"], gunit)
         digits = 1 if gunit is GlucoseUnit.MMOL_L else 0
         return {"glucose": round(value, digits), "unit": gunit.value}
