@@ -166,3 +166,13 @@ def test_audit_endpoint_filters_and_table_is_append_only(api: TestClient, world:
             with pytest.raises(DatabaseError, match="append-only"):
                 db.execute(text(statement))
             db.rollback()
+
+
+def test_nul_characters_are_bad_input_on_every_backend(api: TestClient, world: World) -> None:
+    # PostgreSQL text cannot hold NUL: such input must be a 4xx, never a 500.
+    r = api.post("/api/v1/auth/token", data={"username": "a\x00b", "password": "x"})
+    assert r.status_code in (401, 422)
+    r = api.get("/api/v1/patients/a%00b/readings", headers=world.headers("demo"))
+    assert r.status_code in (404, 422)
+    r = api.post("/api/v1/admin/teams", headers=world.headers("admin1"), json={"name": "t\u0000"})
+    assert r.status_code in (201, 422)
