@@ -9,18 +9,24 @@ after ``write`` returned.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from cloud_api.alerting.ingest_seam import record_gateway_alerts
 from cloud_api.db.directory import GatewayAssignment, gateway_assignment
 from cloud_api.db.engine import session_factory
 from cloud_api.db.models import AlertEventRow, AlertRow, DeadLetterRow, GatewayEventRow, ReadingRow
 from cloud_api.db.upsert import insert_ignore
 from cloud_api.ingest.batch import IngestBatch, WriteResult
+from vitals.alerts import Alert
+
+# Called in the batch's transaction with the alert events that were new (not redelivered).
+AlertHook = Callable[[Session, Sequence[Alert], str, datetime], None]
 
 
 class StoreUnavailable(RuntimeError):
@@ -40,8 +46,9 @@ class ReadingSink(Protocol):
 class SqlStore:
     """Relational system of record; also the gateway directory the handler consults."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, on_alerts: AlertHook | None = record_gateway_alerts) -> None:
         self._sessions = session_factory(engine)
+        self._on_alerts = on_alerts  # the alert lifecycle (cloud_api.alerting)
 
     async def assignment(self, gateway_id: str) -> GatewayAssignment | None:
         try:
@@ -66,7 +73,10 @@ class SqlStore:
         with self._sessions.begin() as db:
             stored = insert_ignore(db, ReadingRow.__table__, _reading_rows(batch))  # type: ignore[arg-type]
             stored += insert_ignore(db, GatewayEventRow.__table__, _event_rows(batch))  # type: ignore[arg-type]
-            stored += _write_alerts(db, batch)
+            fresh = _write_alerts(db, batch)
+            stored += len(fresh)
+            if fresh and self._on_alerts is not None and batch.gateway is not None:
+                self._on_alerts(db, fresh, batch.gateway, batch.received_at)
             letters = insert_ignore(db, DeadLetterRow.__table__, _letter_rows(batch))  # type: ignore[arg-type]
         total = len(batch.readings) + len(batch.events) + len(batch.alerts)
         return WriteResult(stored, total - stored, letters)
@@ -105,13 +115,13 @@ def _letter_rows(batch: IngestBatch) -> list[dict[str, Any]]:
     ]
 
 
-def _write_alerts(db: Session, batch: IngestBatch) -> int:
+def _write_alerts(db: Session, batch: IngestBatch) -> list[Alert]:
     """One event row per alert msg_id; the alert row keeps the newest state seen.
 
     Events may arrive out of order (shared subscriptions spread a gateway over workers),
     so the alert row only moves forward: by ``updated_at``, ties broken by msg_id.
     """
-    stored = 0
+    fresh: list[Alert] = []
     for alert in batch.alerts:
         body = alert.model_dump(mode="json", exclude_none=True)
         event: dict[str, Any] = {
@@ -128,7 +138,7 @@ def _write_alerts(db: Session, batch: IngestBatch) -> int:
         }
         if not insert_ignore(db, AlertEventRow.__table__, [event]):  # type: ignore[arg-type]
             continue
-        stored += 1
+        fresh.append(alert)
         if insert_ignore(db, AlertRow.__table__, [{"alert_id": alert.alert_id, **latest}]):  # type: ignore[arg-type]
             continue
         db.execute(
@@ -140,7 +150,7 @@ def _write_alerts(db: Session, batch: IngestBatch) -> int:
             ))
             .values(**latest)
         )
-    return stored
+    return fresh
 
 
 class MemorySink:
