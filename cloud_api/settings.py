@@ -33,6 +33,17 @@ class CloudSettings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, description="failures before lock-out")
     login_lockout_s: float = Field(default=300.0, ge=0, description="lock-out duration")
     migrate_on_start: bool = Field(default=True, description="run Alembic upgrade at start-up")
+    # Alerting (cloud_api/alerting, docs/alerts.md)
+    alerting_loops: bool = Field(default=True, description="run escalation, delivery and "
+                                 "cloud rules inside the API (safe on every replica)")
+    alerting_tick_s: float = Field(default=2.0, gt=0, description="alerting loop period")
+    sse_poll_s: float = Field(default=0.5, gt=0, description="SSE stream polls the event table")
+    sse_keepalive_s: float = Field(default=15.0, gt=0, description="SSE comment interval")
+    smtp_url: str | None = Field(default=None, description="smtp://host:port; unset: no e-mail")
+    smtp_sender: str = Field(default="homerpm@localhost", description="From: of alert e-mail")
+    gateway_offline_after_s: float = Field(default=600.0, gt=0)
+    no_data_after_s: float = Field(default=48 * 3600.0, gt=0)
+    patient_tz: str = Field(default="UTC", description="default patient timezone (reports)")
 
     def token_key(self) -> str:
         """The JWT key; generated once per process when none is configured."""

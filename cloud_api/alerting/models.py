@@ -114,6 +114,8 @@ class GatewayPresence(Base):
     boot_id: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(comment="status time stamped by the gateway")
     received_at: Mapped[datetime] = mapped_column(comment="last status or heartbeat seen")
+    last_online_at: Mapped[datetime | None] = mapped_column(
+        comment="received_at of the last 'online' status: anchors an offline episode")
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 

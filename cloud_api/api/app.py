@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncio
+
 import anyio
 from fastapi import FastAPI
 
-from cloud_api.api.routes import auth, health, patients
+from cloud_api.alerting.service import run_alerting
+from cloud_api.api.routes import alerting_admin, alerts, auth, health, patients, reports, stream
 from cloud_api.db.engine import make_engine, session_factory
 from cloud_api.db.migrate import upgrade
 from cloud_api.security import LoginThrottle
@@ -32,7 +35,12 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
                 await anyio.to_thread.run_sync(upgrade, engine)
             app.state.engine = engine
             app.state.sessions = session_factory(engine)
-            yield
+            async with asyncio.TaskGroup() as tasks:
+                if settings.alerting_loops:
+                    loops = tasks.create_task(run_alerting(engine, settings))
+                yield
+                if settings.alerting_loops:
+                    loops.cancel()
         finally:
             engine.dispose()
 
@@ -42,4 +50,8 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
     settings.token_key()  # fix the key now, not per request
     for module in (auth, patients, health):
         app.include_router(module.router)
+    app.include_router(alerts.router)
+    app.include_router(stream.router)
+    app.include_router(alerting_admin.router)
+    app.include_router(reports.router)
     return app

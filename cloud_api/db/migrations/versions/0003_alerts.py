@@ -87,6 +87,7 @@ def upgrade() -> None:
     sa.Column('boot_id', sa.String(length=64), nullable=False),
     sa.Column('at', cloud_api.db.types.UtcDateTime(), nullable=False, comment='status time stamped by the gateway'),
     sa.Column('received_at', cloud_api.db.types.UtcDateTime(), nullable=False, comment='last status or heartbeat seen'),
+    sa.Column('last_online_at', cloud_api.db.types.UtcDateTime(), nullable=True, comment="received_at of the last 'online' status: anchors an offline episode"),
     sa.Column('simulated', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['gateway_id'], ['gateways.id'], name=op.f('fk_gateway_presence_gateway_id_gateways')),
     sa.PrimaryKeyConstraint('gateway_id', name=op.f('pk_gateway_presence'))
