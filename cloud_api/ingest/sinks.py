@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from cloud_api.alerting.cloud_rules import record_status
 from cloud_api.alerting.ingest_seam import record_gateway_alerts
 from cloud_api.db.directory import GatewayAssignment, gateway_assignment
 from cloud_api.db.engine import session_factory
@@ -24,6 +25,7 @@ from cloud_api.db.models import AlertEventRow, AlertRow, DeadLetterRow, GatewayE
 from cloud_api.db.upsert import insert_ignore
 from cloud_api.ingest.batch import IngestBatch, WriteResult
 from vitals.alerts import Alert
+from vitals.status import GatewayStatus
 
 # Called in the batch's transaction with the alert events that were new (not redelivered).
 AlertHook = Callable[[Session, Sequence[Alert], str, datetime], None]
@@ -43,6 +45,13 @@ class ReadingSink(Protocol):
         ...
 
 
+@runtime_checkable
+class StatusSink(Protocol):
+    async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
+        """Keep the gateway's latest presence (for the cloud rules)."""
+        ...
+
+
 class SqlStore:
     """Relational system of record; also the gateway directory the handler consults."""
 
@@ -59,6 +68,17 @@ class SqlStore:
     def _assignment(self, gateway_id: str) -> GatewayAssignment | None:
         with self._sessions() as db:
             return gateway_assignment(db, gateway_id)
+
+    async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
+        def _write() -> None:
+            with self._sessions.begin() as db:
+                record_status(db, status, received_at)
+        try:
+            await asyncio.to_thread(_write)
+        except IntegrityError:  # an unregistered gateway: nothing to watch
+            return
+        except Exception as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     async def write(self, batch: IngestBatch) -> WriteResult:
         try:
