@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud_api.alerting.clock import Clock
@@ -46,7 +46,7 @@ HOME_BP_SOURCE = ("7-2-2 home BP protocol; home mean ≥ 135/85 mmHg (China HBPM
 
 
 def record_status(db: Session, status: GatewayStatus, received_at: datetime) -> None:
-    """Keep the newest status per gateway (redelivered or stale Last Wills are ignored)."""
+    """Keep the newest status per gateway (redelivered or stale messages are ignored)."""
     row = db.get(GatewayPresence, status.gateway)
     online = status.state is GatewayState.ONLINE
     if row is None:
@@ -55,7 +55,10 @@ def record_status(db: Session, status: GatewayStatus, received_at: datetime) -> 
                                last_online_at=received_at if online else None,
                                simulated=status.simulated))
         return
-    if status.at < row.at:
+    # A Last Will is stamped when the gateway connected, i.e. before its own "online":
+    # accept it for the current boot; an offline of an older boot is stale (boot_id docs).
+    last_will = not online and status.boot_id == row.boot_id
+    if status.at < row.at and not last_will:
         return  # an old retained message after a newer one
     row.state, row.boot_id, row.at = status.state.value, status.boot_id, status.at
     row.received_at, row.simulated = received_at, status.simulated
@@ -118,7 +121,7 @@ class CloudRules:
         last = func.max(ReadingRow.measured_at)
         rows = db.execute(
             select(ReadingRow.patient_id, ReadingRow.device_key, ReadingRow.kind, last,
-                   func.max(ReadingRow.gateway_id), func.max(ReadingRow.simulated.cast(int)))
+                   func.max(ReadingRow.gateway_id), func.max(cast(ReadingRow.simulated, Integer)))
             .where(ReadingRow.measured_at >= since)
             .group_by(ReadingRow.patient_id, ReadingRow.device_key, ReadingRow.kind)).all()
         for patient, device, kind, last_at, gateway, simulated in rows:
