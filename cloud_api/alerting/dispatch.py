@@ -16,7 +16,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -48,7 +48,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: Callable[[], float]) -> float:
         """Equal jitter: half fixed, half random, so retries of many workers spread out."""
-        d = min(self.max_s, self.base_s * 2 ** attempt)
+        d = min(self.max_s, self.base_s * 2.0 ** attempt)
         return d / 2 + rng() * d / 2
 
 
@@ -184,8 +184,9 @@ class Dispatcher:
                 act = db.get(AlertActivity, activity_id)
                 wf = db.get(AlertWorkflow, n.payload["alert_id"])
                 if act is not None and wf is not None and act.kind in ("raised", "escalated"):
-                    mark_delivered(db, wf, now, {"channel": channel, "recipient": recipient,
-                                                 "event_id": activity_id, "tier": n.payload["tier"]})
+                    mark_delivered(db, wf, now, {
+                        "channel": channel, "recipient": recipient, "event_id": activity_id,
+                        "tier": n.payload["tier"]})
             elif final:
                 row.status = "failed"
 

@@ -8,6 +8,7 @@ audit row, in the caller's transaction. Illegal transitions raise
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -153,10 +154,9 @@ def mark_delivered(db: Session, wf: AlertWorkflow, at: datetime,
                    detail: dict[str, Any]) -> AlertActivity | None:
     """First successful delivery moves raised → delivered; later ones only log history."""
     if wf.status == S.RAISED:
-        try:
+        # Acknowledged or delivered meanwhile: fine, the history still records it.
+        with suppress(IllegalTransition):
             _transition(db, wf, (S.RAISED,), "deliver", status=S.DELIVERED)
-        except IllegalTransition:
-            pass  # acknowledged or delivered meanwhile: history still records it
     return add_activity(db, wf, "delivered", SYSTEM, at, detail)
 
 

@@ -9,6 +9,7 @@ Alerts below ``min_severity`` only ever reach the first tier.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
@@ -32,7 +33,7 @@ class EscalationPolicy(BaseModel):
     def _ordered(cls, steps: list[EscalationStep]) -> list[EscalationStep]:
         if steps[0].after_s != 0:
             raise ValueError("the first step must start at after_s = 0")
-        if any(b.after_s <= a.after_s for a, b in zip(steps, steps[1:], strict=False)):
+        if any(b.after_s <= a.after_s for a, b in pairwise(steps)):
             raise ValueError("steps must have strictly increasing after_s")
         return steps
 

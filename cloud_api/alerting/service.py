@@ -3,8 +3,9 @@
 They run inside every API replica's lifespan (``HOMERPM_ALERTING_LOOPS``, default on)
 rather than in a separate process: each step is idempotent across replicas (CAS on the
 workflow row, delivery claims, derived alert ids), so no leader election is needed and
-a deployment has one process type less. ``homerpm cloud alerting`` runs the same loops
-standalone for deployments that prefer to keep them out of the API.
+a deployment has one process type less. To keep them out of the API set
+``HOMERPM_ALERTING_LOOPS=false`` there and call :func:`run_alerting` from a worker
+process (no CLI subcommand for that yet).
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ def home_bp_report(readings: Iterable[BloodPressure], tz: str, *,
     kept = set(summary.days_used)
     rows = [{
         "local_day": s.local_day.isoformat(), "slot": s.slot, "start": s.start.isoformat(),
-        "readings": s.readings, "systolic": round(s.systolic, 1), "diastolic": round(s.diastolic, 1),
+        "readings": s.readings, "systolic": round(s.systolic, 1),
+        "diastolic": round(s.diastolic, 1),
         "used": s.local_day in kept and s.slot != "other",
     } for s in all_sessions]
     return {

@@ -33,7 +33,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def visible_alerts(user: User) -> Select[tuple[AlertWorkflow, AlertRow]]:
+def visible_alerts(user: User) -> Select[AlertWorkflow, AlertRow]:
     patients = visible_patients(user).with_only_columns(Patient.id).scalar_subquery()
     return (select(AlertWorkflow, AlertRow)
             .join(AlertRow, AlertRow.alert_id == AlertWorkflow.alert_id)

@@ -21,7 +21,8 @@ from vitals.readings import BloodPressure, Glucose, now_utc
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
-End = Annotated[datetime | None, Query(description="window end (default now), ISO 8601 with zone")]
+End = Annotated[datetime | None,
+                Query(description="window end (default now), ISO 8601 with zone")]
 Tz = Annotated[str | None, Query(description="patient IANA timezone (default HOMERPM_PATIENT_TZ)")]
 
 
@@ -33,7 +34,8 @@ def _check(request: Request, db: Session, user: User, patient_id: str, end: date
     try:
         zone(tz)
     except Exception:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown timezone {tz!r}") from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"unknown timezone {tz!r}") from None
     if visible_patient(db, user, patient_id) is None:
         record(db, user.username, "report.denied", actor_id=user.id, patient_id=patient_id[:64])
         db.commit()

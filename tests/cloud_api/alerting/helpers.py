@@ -31,16 +31,7 @@ def gateway_alert(patient: str = "demo-patient-1", severity: Severity = Severity
 
 def store(engine: Engine, *alerts: Alert, gateway: str = "gw-demo-1",
           received_at: datetime = T0 + timedelta(seconds=1)) -> None:
-    batch = IngestBatch(received_at, gateway, alerts=alerts)
-    asyncio.run(SqlStore(engine).write(batch)) if not _in_loop() else None
-
-
-def _in_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+    asyncio.run(astore(engine, *alerts, gateway=gateway, received_at=received_at))
 
 
 async def astore(engine: Engine, *alerts: Alert, gateway: str = "gw-demo-1",

@@ -27,8 +27,8 @@ from cloud_api.ingest.sinks import SqlStore
 from cloud_api.ingest.worker import IngestWorker
 from firmware_sim.services import Mosquitto
 from tests.cloud_api.factories import DEVICE
-from vitals.readings import BloodPressure
 from vitals.ids import new_msg_id
+from vitals.readings import BloodPressure
 
 GATEWAY_CLIENT = textwrap.dedent("""
     import asyncio, sys
@@ -81,8 +81,8 @@ async def test_last_will_of_a_killed_gateway_raises_gateway_offline(
     worker = IngestWorker(IngestConfig("ingest-t", BrokerAddress(mosquitto.host, mosquitto.port),
                                        backoff_initial_s=0.1), store, store)
     task = asyncio.create_task(worker.run())
-    gw = subprocess.Popen([sys.executable, "-c", GATEWAY_CLIENT, mosquitto.host,
-                           str(mosquitto.port)], env=repo_env, stdout=subprocess.PIPE)
+    args = [sys.executable, "-c", GATEWAY_CLIENT, mosquitto.host, str(mosquitto.port)]
+    gw = subprocess.Popen(args, env=repo_env, stdout=subprocess.PIPE)  # noqa: ASYNC220
     try:
         await asyncio.wait_for(worker.connected.wait(), 10)
         assert gw.stdout is not None
