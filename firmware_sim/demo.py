@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 import urllib.error
@@ -125,7 +126,13 @@ class Demo:
         self.broker.stop()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(args: argparse.Namespace) -> int:
+    # SIGTERM stops the demo like Ctrl-C does: children are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, _interrupt)
     demo = Demo(Path(args.data_dir).resolve(), args.port)
     print(
         "HomeRPM demo: simulated devices and a demo-only clinician login "

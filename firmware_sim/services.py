@@ -1,4 +1,4 @@
-"""Start real backing services (mosquitto, influxd) on free loopback ports.
+"""Start real backing services (mosquitto, influxd, postgres) on free loopback ports.
 
 Used by ``homerpm demo`` and by the test fixtures: each service gets a temporary
 directory and config, is waited on until it answers, and is stopped by pid. Nothing
@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,9 +28,14 @@ class ServiceError(RuntimeError):
 
 
 def find_binary(name: str, install_hint: str) -> str:
-    path = shutil.which(name) or next(
-        (f"{d}/{name}" for d in _SBIN if os.access(f"{d}/{name}", os.X_OK)), None
-    )
+    """Locate a service binary; ``HOMERPM_<NAME>_BIN`` overrides the search."""
+    override = os.environ.get(f"HOMERPM_{name.upper()}_BIN")
+    if override is not None:
+        path = override if os.access(override, os.X_OK) else None
+    else:
+        path = shutil.which(name) or next(
+            (f"{d}/{name}" for d in _SBIN if os.access(f"{d}/{name}", os.X_OK)), None
+        )
     if path is None:
         raise ServiceError(f"{name} is not installed. Install it with: {install_hint}")
     return path
@@ -257,6 +263,124 @@ bind-address = "{self.host}:{meta_port}"
     def restart(self, timeout: float = 60.0) -> None:
         self.stop()
         self.start(timeout)
+
+
+def _postgres_bin(name: str) -> str:
+    for found in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True):
+        return str(found)  # the newest installed major version
+    return find_binary(name, "sudo apt-get install -y postgresql")
+
+
+@dataclass
+class Postgres:
+    """A private PostgreSQL cluster on a loopback port, trust auth, socket in its data dir.
+
+    initdb refuses to run as root, so when we are root (CI) the cluster is created and run as
+    the ``postgres`` system user, in a fresh ``/tmp`` directory that user can reach (pytest's
+    temp dirs are 0700 root); :meth:`discard` removes it. ``fast`` turns off fsync: for tests.
+    """
+
+    workdir: Path
+    port: int = 0
+    host: str = "127.0.0.1"
+    user: str = "homerpm"
+    database: str = "homerpm"
+    fast: bool = True
+    process: ManagedProcess | None = None
+    datadir: Path | None = None
+
+    @property
+    def url(self) -> str:
+        """libpq URI (``psycopg2.connect(url)``, ``psql url``)."""
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """SQLAlchemy URL naming the installed driver (2.1 would default to psycopg 3)."""
+        return self.url.replace("postgresql://", "postgresql+psycopg2://", 1)
+
+    @staticmethod
+    def _owner() -> str | None:
+        return "postgres" if os.geteuid() == 0 else None
+
+    def _init(self) -> Path:
+        if os.geteuid() == 0:
+            datadir = Path(tempfile.mkdtemp(prefix="homerpm-pg-"))
+            shutil.chown(datadir, "postgres", "postgres")
+        else:
+            datadir = self.workdir / "data"
+            datadir.mkdir(parents=True, exist_ok=True)
+            datadir.chmod(0o700)
+        argv = [_postgres_bin("initdb"), "-D", str(datadir), "-U", self.user, "--auth=trust",
+                "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions"]
+        if self.fast:
+            argv.append("--no-sync")
+        owner = self._owner()
+        done = subprocess.run(argv, capture_output=True, cwd=datadir, user=owner, group=owner)
+        if done.returncode != 0:
+            raise ServiceError(f"initdb failed:\n{done.stdout.decode()}{done.stderr.decode()}")
+        return datadir
+
+    def start(self, timeout: float = 60.0) -> Postgres:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port(self.host)
+        if self.datadir is None:
+            self.datadir = self._init()
+        argv = [_postgres_bin("postgres"), "-D", str(self.datadir), "-p", str(self.port),
+                "-h", self.host, "-k", str(self.datadir), "-c", "max_connections=200"]
+        if self.fast:
+            argv += ["-c", "fsync=off", "-c", "synchronous_commit=off"]
+            argv += ["-c", "full_page_writes=off"]
+        log_path = self.workdir / "postgres.log"
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=self.datadir, start_new_session=True, user=self._owner(), group=self._owner(),
+            )
+        self.process = ManagedProcess("postgres", proc, log_path)
+        self._wait_ready(timeout)
+        self._create_database()
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self.process is not None
+        ready = [_postgres_bin("pg_isready"), "-q", "-h", self.host, "-p", str(self.port)]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.proc.poll() is not None:
+                raise ServiceError(f"postgres exited early:\n{self.process.log()}")
+            if subprocess.run(ready, capture_output=True).returncode == 0:
+                return
+            time.sleep(0.1)
+        raise ServiceError(f"postgres not ready within {timeout} s\n{self.process.log()}")
+
+    def _create_database(self) -> None:
+        if not self.database.isidentifier():
+            raise ServiceError(f"database name {self.database!r} must be a plain identifier")
+        argv = [_postgres_bin("psql"), "-h", self.host, "-p", str(self.port), "-U", self.user,
+                "-d", "postgres", "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"]
+        exists = subprocess.run(argv, capture_output=True, check=True)
+        if exists.stdout.strip() != b"1":
+            subprocess.run(
+                [_postgres_bin("createdb"), "-h", self.host, "-p", str(self.port), "-U", self.user,
+                 self.database], capture_output=True, check=True,
+            )
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+
+    def restart(self, timeout: float = 60.0) -> None:
+        self.stop()
+        self.start(timeout)
+
+    def discard(self) -> None:
+        """Stop and delete the cluster's data directory."""
+        self.stop()
+        if self.datadir is not None:
+            shutil.rmtree(self.datadir, ignore_errors=True)
+            self.datadir = None
 
 
 @contextlib.contextmanager

@@ -11,11 +11,14 @@ A subcommand entry point is an object with ``help: str``, ``configure(parser)`` 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
+import tomllib
 from collections.abc import Sequence
 from importlib.metadata import entry_points
-from typing import Protocol
+from pathlib import Path
+from typing import Protocol, cast
 
 
 class Command(Protocol):
@@ -30,10 +33,30 @@ class Command(Protocol):
 _ORDER = ("demo", "gateway", "cloud", "sim", "decode")
 
 
+def _registered() -> dict[str, str]:
+    """Subcommand name → ``module:attribute``, from the installed entry points.
+
+    From a source checkout that was never installed (no entry-point metadata), the same
+    table is read from the checkout's pyproject.toml, so ``python -m vitals.cli`` works too.
+    """
+    found = {ep.name: ep.value for ep in entry_points(group="homerpm.commands")}
+    if not found:
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        if pyproject.is_file():
+            project = tomllib.loads(pyproject.read_text()).get("project", {})
+            found = dict(project.get("entry-points", {}).get("homerpm.commands", {}))
+    return found
+
+
+def _load(target: str) -> Command:
+    module, _, attribute = target.partition(":")
+    return cast(Command, getattr(importlib.import_module(module), attribute))
+
+
 def _commands() -> dict[str, Command]:
-    found = {ep.name: ep for ep in entry_points(group="homerpm.commands")}
+    found = _registered()
     ordered = [n for n in _ORDER if n in found] + sorted(set(found) - set(_ORDER))
-    return {name: found[name].load() for name in ordered}
+    return {name: _load(found[name]) for name in ordered}
 
 
 def build_parser(commands: dict[str, Command]) -> argparse.ArgumentParser:

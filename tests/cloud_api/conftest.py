@@ -33,10 +33,11 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every test using ``db_url`` runs on SQLite, and also on PostgreSQL when
-    ``HOMERPM_TEST_POSTGRES_URL`` names a server we may create databases on."""
+    """Every test using ``db_url`` runs on SQLite and on PostgreSQL: a private cluster from the
+    ``postgres`` fixture, or the server ``HOMERPM_TEST_POSTGRES_URL`` names (we create and drop
+    a database per test there)."""
     if "db_url" in metafunc.fixturenames:
-        backends = ["sqlite"] + (["postgresql"] if os.environ.get(POSTGRES_ENV) else [])
+        backends = ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)]
         metafunc.parametrize("db_url", backends, indirect=True)
 
 
@@ -44,6 +45,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/cloud.db"
+        return
+    if not os.environ.get(POSTGRES_ENV):
+        yield request.getfixturevalue("postgres_db_url")
         return
     server = make_url(os.environ[POSTGRES_ENV])
     name = f"homerpm_test_{uuid.uuid4().hex[:12]}"

@@ -2,9 +2,9 @@ import dataclasses
 
 import numpy as np
 import pytest
-from synth import af_beats, ecg, regular_beats
 
 from edge_rules.ecg import EcgAnalysis, Quality, analyze
+from tests.edge_rules.ecg.synth import af_beats, ecg, regular_beats
 
 FS = 250.0
 

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from synth import af_beats, ecg, regular_beats
 
 from edge_rules.ecg import detect_beats
+from tests.edge_rules.ecg.synth import af_beats, ecg, regular_beats
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "ecg"
 

@@ -1,0 +1,1 @@
+"""Virtual devices that speak the exact Bluetooth GATT bytes of real ones."""

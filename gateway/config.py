@@ -1,0 +1,178 @@
+"""Gateway configuration: one TOML file, any key overridable from the environment.
+
+Environment variables win over the file: ``HOMERPM_GATEWAY_<KEY>`` with ``__`` between
+nested keys, e.g. ``HOMERPM_GATEWAY_MQTT__PASSWORD``. Errors name the offending key.
+See docs/gateway.md for every key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from vitals.readings import ReadingKind
+from vitals.topics import TopicError, check_gateway_id
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message lists each problem by key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MqttConfig(_Section):
+    url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://host:port or mqtts://host:port")
+    username: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
+    will_delay_s: int = Field(60, ge=0)
+    reconnect_min_s: float = Field(0.5, gt=0)
+    reconnect_max_s: float = Field(30.0, gt=0)
+    publish_timeout_s: float = Field(15.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError("must look like mqtt://host:port or mqtts://host:port")
+        _ = parts.port  # raises ValueError on a bad port
+        return value
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or (8883 if self.tls else 1883)
+
+    @model_validator(mode="after")
+    def _check_files(self) -> MqttConfig:
+        for name in ("ca_file", "cert_file", "key_file"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name} {str(path)!r} does not exist")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("reconnect_max_s must be ≥ reconnect_min_s")
+        return self
+
+
+class OutboxConfig(_Section):
+    path: Path = Path("/var/lib/homerpm/outbox.db")
+    max_mb: float = Field(500.0, gt=0, description="evict oldest non-alert rows beyond this")
+    max_age_days: float = Field(30.0, gt=0, description="evict non-alert rows older than this")
+    resend_after_s: float = Field(600.0, gt=0, description="published but unacked → resend")
+    batch_max_items: int = Field(200, ge=1, le=1000)
+    batch_max_bytes: int = Field(256 * 1024, ge=1024, le=4 * 1024 * 1024)
+    window: int = Field(8, ge=1, le=64, description="MQTT publishes in flight")
+    max_messages_per_s: float = Field(50.0, ge=0, description="drain rate limit; 0 = none")
+    max_unacked: int = Field(20_000, ge=0, description="stop draining beyond this; 0 = no cap")
+
+
+class DeviceConfig(_Section):
+    id: str | None = Field(None, min_length=1, max_length=64, description="default: kind-N")
+    kind: ReadingKind
+    patient: str = Field(min_length=1, max_length=64, description="patient pseudonym")
+    simulated: bool = False
+    address: str | None = Field(None, description="BLE address of a real device")
+    make: str | None = Field(None, max_length=64, description="default: HomeRPM / BLE name")
+    model: str | None = Field(None, max_length=64)
+    serial: str | None = Field(None, max_length=64)
+    # Simulated devices only:
+    interval_s: float = Field(60.0, gt=0, description="simulated: seconds between readings")
+    scenario: Literal["normal", "elevated", "hypertensive", "crisis", "hypotensive"] = "normal"
+    seed: int | None = Field(None, description="simulated: random seed (reproducible values)")
+    count: int = Field(0, ge=0, description="simulated: stop after this many; 0 = forever")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DeviceConfig:
+        if self.simulated == (self.address is not None):
+            raise ValueError("set exactly one of simulated = true or address = '...'")
+        if self.simulated and self.kind is not ReadingKind.BLOOD_PRESSURE:
+            raise ValueError(f"no simulator for {self.kind.value} yet (only blood_pressure)")
+        return self
+
+
+class GatewayConfig(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HOMERPM_GATEWAY_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    gateway_id: str
+    status_interval_s: float = Field(60.0, gt=0)
+    mqtt: MqttConfig = MqttConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    devices: tuple[DeviceConfig, ...] = ()
+
+    @field_validator("devices")
+    @classmethod
+    def _name_devices(cls, devices: tuple[DeviceConfig, ...]) -> tuple[DeviceConfig, ...]:
+        return tuple(
+            d if d.id else d.model_copy(update={"id": f"{d.kind.value}-{n}"})
+            for n, d in enumerate(devices, 1)
+        )
+
+    @field_validator("gateway_id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        try:
+            return check_gateway_id(value)
+        except TopicError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _unique_devices(self) -> GatewayConfig:
+        ids = [d.id for d in self.devices]
+        dupes = sorted({i for i in ids if i is not None and ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate device ids: {', '.join(dupes)}")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file arrives as init kwargs; the environment overrides it.
+        return (env_settings, init_settings)
+
+
+def load_config(path: str | Path) -> GatewayConfig:
+    """Read ``path`` (TOML) plus environment overrides, or raise :class:`ConfigError`."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return GatewayConfig(**data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            lines.append(f"  {where}: {err['msg']}")
+        raise ConfigError(f"{path}: invalid configuration:\n" + "\n".join(lines)) from None

@@ -1,0 +1,75 @@
+"""SeriesPoint refuses, at construction, what a store could not hold faithfully."""
+
+from __future__ import annotations
+
+import pytest
+
+from cloud_api.tsdb.base import RangeQuery, SeriesPoint
+
+T = {"tenant": "c1", "patient": "p1"}
+
+
+@pytest.mark.parametrize(
+    ("measurement", "tags", "fields", "time_ms"),
+    [
+        ("bp bad", T, {"v": 1.0}, 0),
+        ("bp", {"time": "x"}, {"v": 1.0}, 0),
+        ("bp", {"_m": "x"}, {"v": 1.0}, 0),
+        ("bp", {"patient": ""}, {"v": 1.0}, 0),
+        ("bp", {"patient": "a\\b"}, {"v": 1.0}, 0),
+        ("bp", {"patient": "a\nb"}, {"v": 1.0}, 0),
+        ("bp", T, {}, 0),
+        ("bp", T, {"v": float("nan")}, 0),
+        ("bp", T, {"v": float("inf")}, 0),
+        ("bp", T, {"v": 2**63}, 0),
+        ("bp", T, {"v": None}, 0),
+        ("bp", T, {"patient": 1.0}, 0),
+        ("bp", T, {"v": 1.0}, -1),
+        ("bp", T, {"v": 1.0}, 2**62),
+        ("bp", T, {"v": 1.0}, 1.5),
+        ("bp", T, {"v": 1.0}, True),
+    ],
+)
+def test_invalid_points_are_refused(
+    measurement: str, tags: dict, fields: dict, time_ms: int
+) -> None:
+    with pytest.raises(ValueError):
+        SeriesPoint(measurement, tags, fields, time_ms)
+
+
+def test_point_is_an_immutable_hashable_value() -> None:
+    a = SeriesPoint("bp", {"b": "2", "a": "1"}, {"y": 1, "x": True}, 5)
+    b = SeriesPoint("bp", {"a": "1", "b": "2"}, {"x": True, "y": 1}, 5)
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert list(a.tags) == ["a", "b"]
+    with pytest.raises(TypeError):
+        a.tags["c"] = "3"  # type: ignore[index]
+    assert a != SeriesPoint("bp", {"a": "1", "b": "2"}, {"x": True, "y": 2}, 5)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"start_ms": 10, "end_ms": 5},
+        {"every_ms": 0},
+        {"agg": "median"},
+        {"limit": 0},
+        {"fields": []},
+        {"fields": ["x;DROP"]},
+    ],
+)
+def test_invalid_range_queries_are_refused(kwargs: dict) -> None:
+    args = {
+        "measurement": "bp",
+        "tags": T,
+        "start_ms": 0,
+        "end_ms": 10,
+        "fields": None,
+        "every_ms": None,
+        "agg": "mean",
+        "limit": None,
+        "descending": False,
+        **kwargs,
+    }
+    with pytest.raises(ValueError):
+        RangeQuery.build(**args)

@@ -1,0 +1,88 @@
+"""A tiny stand-in for the cloud ingest in gateway tests: subscribe, record, ack.
+
+It answers every uplink batch with a :class:`vitals.wire.Ack` for its msg_ids on the
+gateway's ``…/ack`` topic (when ``acking`` is on), the way the real ingest worker does
+after its durable write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from vitals import topics
+from vitals.wire import Ack, AlertsBatch, EventsBatch, ReadingsBatch, StatusMessage, decode, encode
+
+
+def _session() -> Properties:
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 300
+    return props
+
+
+class FakeCloud:
+    def __init__(self, port: int, acking: bool = True) -> None:
+        self.port = port
+        self.acking = acking
+        self.seen: Counter[str] = Counter()
+        self.order: list[str] = []
+        self.kinds: list[str] = []
+        self.status: list[StatusMessage] = []
+        self.ready = asyncio.Event()
+
+    def distinct(self) -> set[str]:
+        return set(self.seen)
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        await client.subscribe(topics.subscription(topics.TopicKind.READINGS), qos=1)
+        await client.subscribe(topics.subscription(topics.TopicKind.ALERTS), qos=1)
+        await client.subscribe(topics.subscription(topics.TopicKind.EVENTS), qos=1)
+        await client.subscribe(topics.subscription(topics.TopicKind.STATUS), qos=1)
+        self.ready.set()
+        async for msg in client.messages:
+            parsed = topics.parse(str(msg.topic))
+            message = decode(msg.payload)  # type: ignore[arg-type]
+            if isinstance(message, StatusMessage):
+                self.status.append(message)
+                continue
+            assert isinstance(message, ReadingsBatch | AlertsBatch | EventsBatch)
+            ids = tuple(i.msg_id for i in message.items)
+            self.seen.update(ids)
+            self.order += ids
+            self.kinds.append(message.type)
+            if self.acking:
+                await client.publish(topics.topic(parsed.gateway, topics.TopicKind.ACK),
+                                     encode(Ack(msg_ids=ids)), qos=1)
+
+    async def run(self) -> None:
+        """Serve forever, reconnecting if the broker goes away."""
+        while True:
+            try:
+                async with aiomqtt.Client("127.0.0.1", self.port, identifier="fake-cloud",
+                                          protocol=aiomqtt.ProtocolVersion.V5,
+                                          clean_start=False, properties=_session(),
+                                          # aiomqtt 2.5.1 notices a dead connection in a
+                                          # pending publish only at its timeout: keep it short
+                                          timeout=2, keepalive=5) as client:
+                    client.pending_calls_threshold = 1000
+                    await self._serve(client)
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.2)
+
+
+@contextlib.asynccontextmanager
+async def running(cloud: FakeCloud) -> AsyncIterator[FakeCloud]:
+    task = asyncio.create_task(cloud.run())
+    await asyncio.wait_for(cloud.ready.wait(), 10)  # subscribed before the gateway publishes
+    try:
+        yield cloud
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

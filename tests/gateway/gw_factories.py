@@ -1,0 +1,38 @@
+"""Factories for gateway tests: readings and alerts built directly (no codecs needed)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from vitals.alerts import Alert, Severity
+from vitals.ids import new_msg_id
+from vitals.readings import BloodPressure, DeviceRef
+
+T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+CUFF = DeviceRef(make="HomeRPM", model="SimCuff", serial="sim-1")
+
+
+def bp(i: int = 0, systolic: float = 120.0, patient: str = "p-test") -> BloodPressure:
+    at = T0 + timedelta(minutes=i)
+    return BloodPressure(
+        msg_id=new_msg_id(at), patient=patient, device=CUFF, measured_at=at, received_at=at,
+        simulated=True, systolic=systolic, diastolic=80.0, pulse=70.0, seq=i,
+    )
+
+
+def alert(reading: BloodPressure, severity: Severity = Severity.URGENT) -> Alert:
+    return Alert(
+        alert_id=new_msg_id(), msg_id=new_msg_id(), patient=reading.patient,
+        rule_id="bp.test", rule_version="1", severity=severity,
+        title="test alert", explanation=f"systolic {reading.systolic} mmHg",
+        raised_at=reading.measured_at, updated_at=reading.measured_at, simulated=True,
+    )
+
+
+async def until(cond: Callable[[], bool], within: float = 20.0) -> None:
+    """Poll ``cond`` until true (fails the test with TimeoutError after ``within`` s)."""
+    async with asyncio.timeout(within):
+        while not cond():  # noqa: ASYNC110 - polling plain state owned by other tasks
+            await asyncio.sleep(0.02)
