@@ -1,12 +1,16 @@
-"""SSE end to end: a gateway alert published to a real mosquitto, stored by the ingest
-worker, appears on the API's stream (uvicorn on loopback); resume with Last-Event-ID."""
+"""SSE end to end: a gateway alert published to a real mosquitto, stored by an ingest
+worker *process*, appears on the API's stream (uvicorn on loopback) — so events travel
+through the database, not process memory; resume with Last-Event-ID."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import aiomqtt
 import httpx
@@ -15,17 +19,31 @@ import uvicorn
 from sqlalchemy import Engine
 
 from cloud_api.api.app import create_app
-from cloud_api.ingest.config import BrokerAddress, IngestConfig
-from cloud_api.ingest.sinks import SqlStore
-from cloud_api.ingest.worker import IngestWorker
 from cloud_api.settings import CloudSettings
-from firmware_sim.services import Mosquitto
+from firmware_sim.services import ManagedProcess, Mosquitto, spawn
 from tests.cloud_api.alerting.helpers import gateway_alert
 from tests.cloud_api.factories import T0
 from vitals.topics import TopicKind, topic
 from vitals.wire import AlertsBatch, encode
 
 pytestmark = [pytest.mark.services]
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def ingest_process(engine: Engine, db_url: str, mosquitto: Mosquitto,
+                   tmp_path: Path) -> Iterator[ManagedProcess]:
+    proc = spawn("ingest", [sys.executable, "-m", "cloud_api.ingest", "-v", "--id", "ingest-sse",
+                            "--broker", f"mqtt://{mosquitto.host}:{mosquitto.port}",
+                            "--db", db_url], tmp_path / "ingest", env={"PYTHONPATH": str(REPO)})
+    try:
+        deadline = time.monotonic() + 20
+        while "subscribed" not in proc.log():
+            assert proc.proc.poll() is None and time.monotonic() < deadline, proc.log()
+            time.sleep(0.05)
+        yield proc
+    finally:
+        proc.stop()
 
 
 def free_port() -> int:
@@ -79,42 +97,33 @@ async def events(lines: AsyncIterator[str], count: int) -> tuple[list[dict[str, 
 
 
 async def test_ingested_gateway_alert_reaches_the_stream_and_resume_works(
-    engine: Engine, mosquitto: Mosquitto, api: str
+    mosquitto: Mosquitto, ingest_process: ManagedProcess, api: str
 ) -> None:
-    store = SqlStore(engine)
-    worker = IngestWorker(IngestConfig("ingest-t", BrokerAddress(mosquitto.host, mosquitto.port)),
-                          store, store)
-    task = asyncio.create_task(worker.run())
-    try:
-        await asyncio.wait_for(worker.connected.wait(), 10)
-        async with httpx.AsyncClient(base_url=api, timeout=10) as http:
-            r = await http.post("/api/v1/auth/token", data={"username": "demo",
-                                                             "password": "demo"})
-            auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
-            assert (await http.get("/api/v1/stream")).status_code == 401
-            async with http.stream("GET", "/api/v1/stream", headers=auth) as stream:
-                assert stream.headers["content-type"].startswith("text/event-stream")
-                alert = gateway_alert()
-                other = gateway_alert(patient="other-patient")
-                async with aiomqtt.Client(mosquitto.host, mosquitto.port) as gw:
-                    await gw.publish(topic("gw-other", TopicKind.ALERTS), encode(AlertsBatch(
-                        gateway="gw-other", sent_at=T0, items=(other,))), qos=1)
-                    await gw.publish(topic("gw-demo-1", TopicKind.ALERTS), encode(AlertsBatch(
-                        gateway="gw-demo-1", sent_at=T0, items=(alert,))), qos=1)
-                [raised], _ = await asyncio.wait_for(events(stream.aiter_lines(), 1), 15)
-            data = json.loads(raised["data"])
-            assert raised["event"] == "alert.raised" and data["alert_id"] == alert.alert_id
-            assert data["detail"]["rule_id"] == "glucose_low"  # other-clinic's alert not shown
-            r = await http.post(f"/api/v1/alerts/{alert.alert_id}/acknowledge", headers=auth)
-            assert r.status_code == 200
-            resume = {**auth, "Last-Event-ID": raised["id"]}
-            async with http.stream("GET", "/api/v1/stream", headers=resume) as stream:
-                lines = stream.aiter_lines()
-                [acked], _ = await asyncio.wait_for(events(lines, 1), 15)
-                assert acked["event"] == "alert.acknowledged"
-                assert int(acked["id"]) > int(raised["id"])
-                more, comments = await asyncio.wait_for(events(lines, 0), 5)
-                assert more == [] and comments == 1  # idle stream: keep-alive comments only
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    async with httpx.AsyncClient(base_url=api, timeout=10) as http:
+        r = await http.post("/api/v1/auth/token", data={"username": "demo",
+                                                         "password": "demo"})
+        auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        assert (await http.get("/api/v1/stream")).status_code == 401
+        async with http.stream("GET", "/api/v1/stream", headers=auth) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            alert = gateway_alert()
+            other = gateway_alert(patient="other-patient")
+            async with aiomqtt.Client(mosquitto.host, mosquitto.port) as gw:
+                await gw.publish(topic("gw-other", TopicKind.ALERTS), encode(AlertsBatch(
+                    gateway="gw-other", sent_at=T0, items=(other,))), qos=1)
+                await gw.publish(topic("gw-demo-1", TopicKind.ALERTS), encode(AlertsBatch(
+                    gateway="gw-demo-1", sent_at=T0, items=(alert,))), qos=1)
+            [raised], _ = await asyncio.wait_for(events(stream.aiter_lines(), 1), 15)
+        data = json.loads(raised["data"])
+        assert raised["event"] == "alert.raised" and data["alert_id"] == alert.alert_id
+        assert data["detail"]["rule_id"] == "glucose_low"  # other-clinic's alert not shown
+        r = await http.post(f"/api/v1/alerts/{alert.alert_id}/acknowledge", headers=auth)
+        assert r.status_code == 200
+        resume = {**auth, "Last-Event-ID": raised["id"]}
+        async with http.stream("GET", "/api/v1/stream", headers=resume) as stream:
+            lines = stream.aiter_lines()
+            [acked], _ = await asyncio.wait_for(events(lines, 1), 15)
+            assert acked["event"] == "alert.acknowledged"
+            assert int(acked["id"]) > int(raised["id"])
+            more, comments = await asyncio.wait_for(events(lines, 0), 5)
+            assert more == [] and comments == 1  # idle stream: keep-alive comments only
