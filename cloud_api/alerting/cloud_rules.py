@@ -73,17 +73,25 @@ class CloudRuleConfig:
     device_lookback_days: int = 30
     bp_threshold: tuple[float, float] = (135.0, 85.0)
     patient_tz: str = "UTC"
+    # The scans over readings are heavier than the presence check and need no second-level
+    # freshness: run them at most this often (per process; they are idempotent anyway).
+    scan_every_s: float = 60.0
 
 
 class CloudRules:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock,
                  config: CloudRuleConfig | None = None) -> None:
         self.sessions, self.clock, self.config = sessions, clock, config or CloudRuleConfig()
+        self._last_scan: datetime | None = None
 
     def run_once(self) -> None:
         now = self.clock.now()
         with self.sessions.begin() as db:
             self.gateways(db, now)
+        if self._last_scan is not None and \
+                now - self._last_scan < timedelta(seconds=self.config.scan_every_s):
+            return
+        self._last_scan = now
         with self.sessions.begin() as db:
             self.devices(db, now)
         with self.sessions.begin() as db:

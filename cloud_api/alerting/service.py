@@ -4,8 +4,7 @@ They run inside every API replica's lifespan (``HOMERPM_ALERTING_LOOPS``, defaul
 rather than in a separate process: each step is idempotent across replicas (CAS on the
 workflow row, delivery claims, derived alert ids), so no leader election is needed and
 a deployment has one process type less. To keep them out of the API set
-``HOMERPM_ALERTING_LOOPS=false`` there and call :func:`run_alerting` from a worker
-process (no CLI subcommand for that yet).
+``HOMERPM_ALERTING_LOOPS=false`` there and run ``homerpm cloud alerting``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from cloud_api.alerting.lifecycle import explanation
 from cloud_api.alerting.models import AlertActivity, AlertDelivery, AlertWorkflow
-from cloud_api.alerting.policy import policy_for
+from cloud_api.alerting.policy import EscalationPolicy, policy_for
 from cloud_api.db.models import AlertRow
 from vitals.alerts import Severity
 
@@ -64,8 +64,13 @@ class AlertsPageOut(BaseModel):
     next_cursor: str | None
 
 
-def alert_out(db: Session, wf: AlertWorkflow, alert: AlertRow, *, full: bool = False) -> AlertOut:
-    steps = policy_for(db, wf.org_id).steps
+def alert_out(db: Session, wf: AlertWorkflow, alert: AlertRow, *, full: bool = False,
+              policies: dict[int, EscalationPolicy] | None = None) -> AlertOut:
+    """``policies``: a per-request cache (an inbox page shares one organisation's policy)."""
+    policies = {} if policies is None else policies
+    if wf.org_id not in policies:
+        policies[wf.org_id] = policy_for(db, wf.org_id)
+    steps = policies[wf.org_id].steps
     out = AlertOut(
         alert_id=wf.alert_id, patient_id=wf.patient_id, gateway_id=alert.gateway_id,
         rule_id=alert.rule_id, severity=Severity(wf.severity).label, title=alert.title,

@@ -98,7 +98,8 @@ def inbox(
     rows = db.execute(query.order_by(AlertWorkflow.raised_at.desc(),
                                      AlertWorkflow.alert_id.desc()).limit(limit + 1)).all()
     page = rows[:limit]
-    items = [alert_out(db, wf, alert) for wf, alert in page]
+    policies: dict[int, Any] = {}
+    items = [alert_out(db, wf, alert, policies=policies) for wf, alert in page]
     record(db, user.username, "alerts.list", actor_id=user.id,
            detail={"alerts": [i.alert_id for i in items]})
     db.commit()

@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from cloud_api.alerting.models import NotificationTarget
+from cloud_api.db.engine import session_factory
+from cloud_api.db.models import Patient
 from cloud_api.ingest.batch import IngestBatch
 from cloud_api.ingest.sinks import SqlStore
 from tests.cloud_api.factories import T0
 from vitals.alerts import Alert, AlertInput, AlertState, Severity
 from vitals.ids import new_msg_id
+
+SECRET = "webhook-secret-0123456789"
 
 
 def gateway_alert(patient: str = "demo-patient-1", severity: Severity = Severity.URGENT,
@@ -37,3 +42,14 @@ def store(engine: Engine, *alerts: Alert, gateway: str = "gw-demo-1",
 async def astore(engine: Engine, *alerts: Alert, gateway: str = "gw-demo-1",
                  received_at: datetime = T0 + timedelta(seconds=1)) -> None:
     await SqlStore(engine).write(IngestBatch(received_at, gateway, alerts=alerts))
+
+
+def add_target(engine: Engine, channel: str, address: str, tier: str = "nurse") -> int:
+    with session_factory(engine).begin() as db:
+        org = db.scalar(select(Patient.org_id).where(Patient.id == "demo-patient-1"))
+        t = NotificationTarget(org_id=org, tier=tier, channel=channel, address=address,
+                               secret=SECRET if channel == "webhook" else None,
+                               min_severity=1, enabled=True)
+        db.add(t)
+        db.flush()
+        return t.id

@@ -22,7 +22,7 @@ from cloud_api.alerting.clock import FakeClock
 from cloud_api.alerting.dispatch import Dispatcher, RetryPolicy
 from cloud_api.alerting.email import SmtpConfig, SmtpNotifier
 from cloud_api.alerting.lifecycle import Actor, acknowledge, get_workflow
-from cloud_api.alerting.models import AlertActivity, AlertDelivery, NotificationTarget
+from cloud_api.alerting.models import AlertActivity, AlertDelivery
 from cloud_api.alerting.notify import MemoryNotifier, Notifier
 from cloud_api.alerting.webhook import (
     DELIVERY_HEADER,
@@ -32,22 +32,9 @@ from cloud_api.alerting.webhook import (
     verify,
 )
 from cloud_api.db.engine import session_factory
-from cloud_api.db.models import Patient
-from tests.cloud_api.alerting.helpers import astore, gateway_alert
+from cloud_api.db.models import AlertRow
+from tests.cloud_api.alerting.helpers import SECRET, add_target, astore, gateway_alert
 from tests.cloud_api.factories import T0
-
-SECRET = "webhook-secret-0123456789"
-
-
-def add_target(engine: Engine, channel: str, address: str, tier: str = "nurse") -> int:
-    with session_factory(engine).begin() as db:
-        org = db.scalar(select(Patient.org_id).where(Patient.id == "demo-patient-1"))
-        t = NotificationTarget(org_id=org, tier=tier, channel=channel, address=address,
-                               secret=SECRET if channel == "webhook" else None,
-                               min_severity=1, enabled=True)
-        db.add(t)
-        db.flush()
-        return t.id
 
 
 def dispatcher(engine: Engine, notifiers: dict[str, Notifier], worker: str = "w1") -> Dispatcher:
@@ -192,3 +179,51 @@ async def test_email_arrives_at_smtp_server(engine: Engine) -> None:
     assert msg["Subject"] == "[SIMULATED] [urgent] raised: Glucose below 54 mg/dL"
     assert alert.alert_id in msg.get_payload() and "Demo" not in msg.get_payload()
     assert deliveries(engine)[0].status == "sent"
+
+
+async def test_escalation_pages_the_next_tier_and_ack_tells_every_tier_reached(
+    engine: Engine
+) -> None:
+    from cloud_api.alerting.escalation import Escalator
+
+    add_target(engine, "webhook", "http://nurse.example/hook", tier="nurse")
+    add_target(engine, "webhook", "http://doc.example/hook", tier="physician")
+    add_target(engine, "webhook", "http://partner.example/hook", tier="partner-hospital")
+    alert = gateway_alert()
+    await astore(engine, alert)
+    memory = MemoryNotifier()
+    d = dispatcher(engine, {"webhook": memory})
+    await d.run_once()
+    assert await asyncio.to_thread(Escalator(session_factory(engine),
+                                             FakeClock(T0 + timedelta(minutes=10))).run_once) == 1
+    await d.run_once()
+    with session_factory(engine).begin() as db:
+        acknowledge(db, get_workflow(db, alert.alert_id), Actor("demo", 1), T0)
+    await d.run_once()
+    assert [(n.address.split("//")[1].split(".")[0], n.payload["event"]) for n in memory.sent] == [
+        ("nurse", "raised"), ("doc", "escalated"), ("nurse", "acknowledged"),
+        ("doc", "acknowledged")]
+
+
+async def test_notification_held_by_a_snooze_goes_out_when_it_ends(engine: Engine) -> None:
+    from cloud_api.alerting.lifecycle import snooze
+
+    add_target(engine, "webhook", "http://nurse.example/hook")
+    first = gateway_alert()
+    await astore(engine, first)
+    memory = MemoryNotifier()
+    clock = FakeClock(T0 + timedelta(minutes=1))
+    d = Dispatcher(session_factory(engine), {"webhook": memory}, clock, "w1")
+    await d.run_once()
+    with session_factory(engine).begin() as db:
+        row = db.get(AlertRow, first.alert_id)
+        assert row is not None
+        snooze(db, get_workflow(db, first.alert_id), row, Actor("demo", 1), clock.now(), 600)
+    second = gateway_alert(at=T0 + timedelta(minutes=2))
+    await astore(engine, second, received_at=T0 + timedelta(minutes=2))
+    clock.advance(120)
+    await d.run_once()
+    assert [n.payload["alert_id"] for n in memory.sent] == [first.alert_id]  # second held
+    clock.advance(8 * 60 + 1)  # past the 10 min snooze
+    await d.run_once()
+    assert [n.payload["alert_id"] for n in memory.sent] == [first.alert_id, second.alert_id]
