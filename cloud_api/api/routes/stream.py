@@ -4,6 +4,8 @@ Events come from the ``alert_activity`` table, not from process memory, so a das
 connected to any API replica sees what every replica and ingest worker wrote. The event
 id is the activity id: reconnecting with ``Last-Event-ID`` resumes right after it.
 A comment line is sent every ``sse_keepalive_s`` to keep proxies from closing the stream.
+Access is re-checked on every poll (a disabled user's stream ends); the stream also ends
+when the bearer token expires, so a revoked session cannot listen forever.
 """
 
 from __future__ import annotations
@@ -13,16 +15,18 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud_api.alerting.models import AlertActivity
-from cloud_api.api.deps import CurrentUser, DbSession, get_settings
+from cloud_api.api.deps import CurrentUser, DbSession, get_settings, oauth2
 from cloud_api.db.access import visible_patients
 from cloud_api.db.audit import record
 from cloud_api.db.models import Patient, User
+from cloud_api.security import read_token
+from vitals.readings import now_utc
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 
@@ -53,12 +57,15 @@ def _frame(a: AlertActivity) -> str:
             responses={200: {"content": {"text/event-stream": {}}}})
 async def stream(
     request: Request, user: CurrentUser, db: DbSession,
+    token: Annotated[str, Depends(oauth2)],
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     after: Annotated[int | None, Query(description="start after this event id")] = None,
 ) -> StreamingResponse:
     """Alert events (`alert.raised`, `.delivered`, `.acknowledged`, `.resolved`, …).
-    Without `Last-Event-ID` (or `after`) the stream starts with new events only."""
+    Without `Last-Event-ID` (or `after`) the stream starts with new events only. The stream
+    ends when the token expires; reconnect with a fresh token and `Last-Event-ID`."""
     settings = get_settings(request)
+    expires_at = read_token(settings.token_key(), token).expires_at
     sessions: sessionmaker[Session] = request.app.state.sessions
     record(db, user.username, "stream.open", actor_id=user.id,
            detail={"last_event_id": last_event_id})
@@ -71,7 +78,7 @@ async def stream(
         cursor = start if start is not None else await asyncio.to_thread(_latest, sessions)
         yield f"retry: 2000\n: connected, after {cursor}\n\n"
         idle = 0.0
-        while not await request.is_disconnected():
+        while not await request.is_disconnected() and now_utc() < expires_at:
             try:
                 batch = await asyncio.to_thread(_batch, sessions, user_id, cursor)
             except PermissionError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -86,3 +87,22 @@ def test_two_concurrent_escalators_escalate_exactly_once(engine: Engine) -> None
     assert sum(counts) == 10
     for a in alerts:
         assert escalations(engine, a.alert_id) == [("physician", "system")]
+
+
+def test_a_stale_escalator_loses_the_compare_and_set(engine: Engine) -> None:
+    """Worker B read the alert before worker A escalated it; B's write must not land."""
+    from cloud_api.alerting.lifecycle import SYSTEM, IllegalTransition, escalate
+
+    alert = gateway_alert()
+    store(engine, alert)
+    sessions = session_factory(engine)
+    now = T0 + timedelta(minutes=11)
+    with sessions() as db_b:
+        stale = get_workflow(db_b, alert.alert_id)
+        db_b.commit()  # B's snapshot is kept (expire_on_commit=False): version 0, level 0
+        with sessions.begin() as db_a:
+            escalate(db_a, get_workflow(db_a, alert.alert_id), SYSTEM, now, expected_level=0)
+        with pytest.raises(IllegalTransition, match="changed meanwhile"):
+            escalate(db_b, stale, SYSTEM, now, expected_level=0)
+        db_b.rollback()
+    assert escalations(engine, alert.alert_id) == [("physician", "system")]
