@@ -25,6 +25,7 @@ from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud_api.alerting.clock import Clock
+from cloud_api.alerting.ingest_seam import open_orphans
 from cloud_api.alerting.lifecycle import SYSTEM, open_workflow, resolve
 from cloud_api.alerting.models import AlertWorkflow, GatewayPresence, WorkflowStatus, WorklistItem
 from cloud_api.db.models import AlertEventRow, AlertRow, Patient, ReadingRow, gateway_patients
@@ -86,6 +87,8 @@ class CloudRules:
 
     def run_once(self) -> None:
         now = self.clock.now()
+        with self.sessions.begin() as db:
+            open_orphans(db, now)
         with self.sessions.begin() as db:
             self.gateways(db, now)
         if self._last_scan is not None and \

@@ -164,3 +164,28 @@ def test_inbox_filters_and_cursor_pagination(client: TestClient, engine: Engine)
             break
     assert seen == ids() and len(seen) == 6
     assert client.get("/api/v1/alerts", headers=demo, params={"cursor": "zz"}).status_code == 400
+
+
+def test_alerts_stored_without_the_hook_are_opened_by_the_sweep(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from cloud_api.alerting import ingest_seam
+    from cloud_api.alerting.clock import FakeClock
+    from cloud_api.alerting.cloud_rules import CloudRules
+    from cloud_api.ingest.batch import IngestBatch
+    from cloud_api.ingest.sinks import SqlStore
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("lifecycle bug")
+
+    monkeypatch.setattr(ingest_seam, "_record", broken)
+    alert = gateway_alert()
+    result = asyncio.run(SqlStore(engine).write(IngestBatch(T0, "gw-demo-1", alerts=(alert,))))
+    assert result.stored == 1  # the alert itself is stored (and would be acked)
+    demo = login(client, "demo")
+    assert client.get(f"/api/v1/alerts/{alert.alert_id}", headers=demo).status_code == 404
+    CloudRules(session_factory(engine), FakeClock(T0 + timedelta(minutes=1))).run_once()
+    got = client.get(f"/api/v1/alerts/{alert.alert_id}", headers=demo).json()
+    assert got["status"] == "raised" and got["history"][0]["actor"] == "system"
