@@ -23,7 +23,6 @@ from cloud_api.alerting.policy import policy_for
 from cloud_api.db.models import AlertRow
 from vitals.alerts import Alert, AlertState, Severity
 
-
 log = logging.getLogger(__name__)
 
 
