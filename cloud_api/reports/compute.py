@@ -47,8 +47,19 @@ def home_bp_report(readings: Iterable[BloodPressure], tz: str, *,
         "diastolic": round(s.diastolic, 1),
         "used": s.local_day in kept and s.slot != "other",
     } for s in all_sessions]
+    used = [s for s in all_sessions if s.local_day in kept and s.slot != "other"]
+
+    def slot_mean(slot: str) -> dict[str, float] | None:
+        chosen = [s for s in used if s.slot == slot]
+        if not chosen:
+            return None
+        return {"systolic": round(fmean(s.systolic for s in chosen), 1),
+                "diastolic": round(fmean(s.diastolic for s in chosen), 1),
+                "sessions": len(chosen)}
+
     return {
         "timezone": tz, "sessions": rows,
+        "morning": slot_mean("morning"), "evening": slot_mean("evening"),
         "days_used": [d.isoformat() for d in summary.days_used],
         "sessions_used": summary.sessions_used,
         "mean_systolic": summary.mean_systolic, "mean_diastolic": summary.mean_diastolic,

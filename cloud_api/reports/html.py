@@ -25,6 +25,9 @@ def render(patient: str, generated: str, bp: dict[str, Any], glucose: dict[str, 
     adh = "".join(_row(k, v["days_with_data"], f"{v['share_pct']} %")
                   for k, v in adherence["by_kind"].items())
     header = _row("day", "session", "readings", "systolic", "diastolic", "used", tag="th")
+    slots = "".join(
+        _row(name, f"{m['systolic']}/{m['diastolic']} mmHg", m["sessions"])
+        for name, m in (("morning", bp["morning"]), ("evening", bp["evening"])) if m)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>HomeRPM report {escape(patient)}</title>
 <style>
@@ -40,6 +43,7 @@ they crossed; it does not diagnose.</p>
 {bp["sessions_used"]} sessions, timezone {escape(bp["timezone"])}):
 <strong>{_fmt(bp["mean_systolic"])}/{_fmt(bp["mean_diastolic"])} mmHg</strong> —
 {flag} ({bp["threshold"]["systolic"]:g}/{bp["threshold"]["diastolic"]:g}).</p>
+<table>{_row("sessions", "mean", "count", tag="th")}{slots}</table>
 <table>{header}{sessions}</table>
 <h2>Glucose</h2>
 <table>{_row("measure", "value", "target", tag="th")}

@@ -48,6 +48,9 @@ def test_home_bp_722_in_patient_timezone_drops_day_one() -> None:
     # per day: morning (x + x+2)/2 = x+1, evening x → day mean x + 0.5; x = 131..133
     assert r["mean_systolic"] == 132.5 and r["mean_diastolic"] == 84.5
     assert r["adequate"] is True and r["above_threshold"] is False
+    # mornings (x+1): 132, 133, 134 → 133; evenings x: 131..133 → 132; dia 89 vs 80
+    assert r["morning"] == {"systolic": 133.0, "diastolic": 89.0, "sessions": 3}
+    assert r["evening"] == {"systolic": 132.0, "diastolic": 80.0, "sessions": 3}
     assert [s["used"] for s in r["sessions"]][:2] == [False, False]  # day 1 (170s) dropped
     assert {s["slot"] for s in r["sessions"]} == {"morning", "evening"}
     high = home_bp_report([bp(x.measured_at, x.systolic + 5, x.diastolic) for x in readings],
