@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from firmware_sim.device_cli import DeviceCommand
 from vitals.cli import Group
 
-command = Group("run simulated devices, patient scenarios and gateway fleets", {})
+command = Group(
+    "run simulated devices, patient scenarios and gateway fleets",
+    {"device": DeviceCommand()},
+)

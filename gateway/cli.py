@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from vitals.cli import Group
 
@@ -69,5 +70,83 @@ class _Status:
         return 0
 
 
+class _Scan:
+    help = "list nearby Bluetooth health devices (address, name, RSSI, services -> kind)"
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--adapter", default="hci0", help="BlueZ adapter (default hci0)")
+        parser.add_argument("--seconds", type=float, default=10.0, help="how long to listen")
+        parser.add_argument("--all", action="store_true", help="show every device, not only "
+                            "blood pressure / glucose / ECG / HR / SpO2 / scale")
+
+    def run(self, args: argparse.Namespace) -> int:
+        import asyncio
+
+        from device_drivers.ble.tools import HEADER, scan_devices
+
+        found = asyncio.run(
+            scan_devices(adapter=args.adapter, seconds=args.seconds, everything=args.all)
+        )
+        print(HEADER)
+        for device in found:
+            print(device.row())
+        if not found:
+            print("(nothing found: is the device awake / in pairing mode, the adapter up?)")
+        return 0
+
+
+class _Pair:
+    help = "bond with a device (passkey prompt) and assign it to a patient pseudonym"
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        from device_drivers.ble.tools import default_store_path
+        from vitals.readings import ReadingKind
+
+        parser.add_argument("address", help="device address, e.g. C0:FF:EE:00:00:02")
+        parser.add_argument("--patient", required=True, help="patient pseudonym (not a name)")
+        parser.add_argument("--kind", choices=[k.value for k in ReadingKind],
+                            help="device kind if its advertisement does not say")
+        parser.add_argument("--adapter", default="hci0")
+        parser.add_argument("--store", type=Path, default=default_store_path(),
+                            help="pairings file the gateway config points at "
+                                 "(default %(default)s)")
+        parser.add_argument("--no-bond", action="store_true",
+                            help="only record the assignment (devices that need no bonding)")
+        parser.add_argument("--agent-capability", default="KeyboardDisplay",
+                            choices=["KeyboardDisplay", "KeyboardOnly", "DisplayYesNo",
+                                     "DisplayOnly", "NoInputNoOutput"],
+                            help="BlueZ agent IO capability (default %(default)s)")
+        parser.add_argument("--find-seconds", type=float, default=30.0)
+
+    def run(self, args: argparse.Namespace) -> int:
+        import asyncio
+
+        from device_drivers.ble.pairings import PairingStore
+        from device_drivers.ble.tools import pair_device
+        from device_drivers.ble.transport import BleError
+        from vitals.readings import ReadingKind
+
+        async def prompt(address: str) -> int | None:
+            text = await asyncio.to_thread(
+                input, f"Passkey shown on {address} (6 digits, empty to cancel): "
+            )
+            text = text.strip()
+            return int(text) if text.isdigit() and len(text) <= 6 else None
+
+        try:
+            pairing = asyncio.run(pair_device(
+                args.address, patient=args.patient, store=PairingStore(args.store),
+                passkey=prompt, adapter=args.adapter,
+                kind=ReadingKind(args.kind) if args.kind else None, bond=not args.no_bond,
+                find_s=args.find_seconds, capability=args.agent_capability,
+            ))
+        except BleError as exc:
+            print(f"pairing failed: {exc}", file=sys.stderr)
+            return 1
+        print(f"paired {pairing.address} ({pairing.kind.value}, {pairing.name or '?'}) "
+              f"-> patient {pairing.patient}; recorded in {args.store}")
+        return 0
+
+
 command = Group("run and manage the home gateway (Bluetooth devices → rules → outbox → MQTT)",
-                {"run": _Run(), "status": _Status()})
+                {"run": _Run(), "status": _Status(), "scan": _Scan(), "pair": _Pair()})

@@ -1,0 +1,1 @@
+"""Bluetooth LE: the transport seam (bleak / in-process), device sessions, pairing agent."""

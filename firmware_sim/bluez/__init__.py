@@ -1,0 +1,1 @@
+"""Simulated devices exported as BlueZ GATT applications with LE advertisements (D-Bus)."""
