@@ -17,8 +17,6 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from cloud_api.alerting.cloud_rules import record_status
-from cloud_api.alerting.ingest_seam import record_gateway_alerts
 from cloud_api.db.directory import GatewayAssignment, gateway_assignment
 from cloud_api.db.engine import session_factory
 from cloud_api.db.models import AlertEventRow, AlertRow, DeadLetterRow, GatewayEventRow, ReadingRow
@@ -52,6 +50,16 @@ class StatusSink(Protocol):
         ...
 
 
+def record_gateway_alerts(db: Session, alerts: Sequence[Alert], gateway: str,
+                          received_at: datetime) -> None:
+    """The default alert hook: the lifecycle in cloud_api.alerting. Imported on first use
+    so the worker starts (and subscribes) as fast as before; gateways publishing before
+    the shared subscription exists would otherwise lose a race at start-up."""
+    from cloud_api.alerting.ingest_seam import record_gateway_alerts as hook
+
+    hook(db, alerts, gateway, received_at)
+
+
 class SqlStore:
     """Relational system of record; also the gateway directory the handler consults."""
 
@@ -70,6 +78,8 @@ class SqlStore:
             return gateway_assignment(db, gateway_id)
 
     async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
+        from cloud_api.alerting.cloud_rules import record_status
+
         def _write() -> None:
             with self._sessions.begin() as db:
                 record_status(db, status, received_at)
