@@ -11,7 +11,15 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cloud_api.api.app import create_app
-from cloud_api.db.directory import DEMO_PATIENT, create_patient, create_user, register_gateway
+from cloud_api.db import care
+from cloud_api.db.access_models import CareTeam
+from cloud_api.db.directory import (
+    DEMO_PATIENT,
+    DEMO_TEAM,
+    create_patient,
+    create_user,
+    register_gateway,
+)
 from cloud_api.db.engine import session_factory
 from cloud_api.db.models import AuditRow, Role
 from cloud_api.settings import CloudSettings
@@ -25,11 +33,16 @@ PASSWORD = "correct horse"
 @pytest.fixture
 def client(engine: Engine, db_url: str) -> Iterator[TestClient]:
     with session_factory(engine).begin() as db:
-        create_user(db, "demo-clinic", "nurse1", PASSWORD, Role.NURSE)
+        nurse = create_user(db, "demo-clinic", "nurse1", PASSWORD, Role.NURSE)
         create_user(db, "demo-clinic", "family1", PASSWORD, Role.FAMILY, DEMO_PATIENT)
         create_user(db, "other-clinic", "otherdoc", PASSWORD, Role.CLINICIAN)
-        create_patient(db, "demo-clinic", "demo-patient-2", "Second Patient")
+        second = create_patient(db, "demo-clinic", "demo-patient-2", "Second Patient")
         register_gateway(db, "gw-demo-2", ["demo-patient-2"])
+        # Clinical staff see the patients of their care teams' panels (db/access.py).
+        team = db.scalar(select(CareTeam).where(CareTeam.name == DEMO_TEAM))
+        assert team is not None
+        care.add_member(db, team, nurse)
+        care.add_to_panel(db, team, second)
     settings = CloudSettings(database_url=db_url, alerting_loops=False,
                              jwt_secret="test-secret-of-at-least-32-bytes-length")
     with TestClient(create_app(settings)) as c:
