@@ -412,3 +412,20 @@ def test_rbac_matrix(api: TestClient, world: World) -> None:
 def test_no_token_is_401_everywhere(api: TestClient, world: World) -> None:
     answers = {(m, p): _call(api, world, m, p, c, None, c.scopes[0]) for (m, p), c in CASES.items()}
     assert {k: v for k, v in answers.items() if v != 401} == {}
+
+
+def test_alert_lists_show_exactly_the_visible_patients(api: TestClient, world: World) -> None:
+    # Status codes alone cannot catch a list that leaks: here every scope has an alert and a
+    # worklist item, and each actor must get exactly the patients they may see.
+    for scope in PATIENT_SCOPES:
+        _fresh_alert()(world, scope)
+        _fresh_worklist_item(world, scope)
+    for actor in ACTORS:
+        expected = {PATIENT[s] for s in VISIBLE.get(actor, set())}
+        inbox = api.get("/api/v1/alerts", headers=world.headers(actor)).json()["items"]
+        assert {i["patient_id"] for i in inbox} == expected, actor
+        r = api.get("/api/v1/worklist", headers=world.headers(actor))
+        if ROLE[actor] in ("family", "service"):
+            assert r.status_code == 403, actor
+        else:
+            assert {i["patient_id"] for i in r.json()} == expected, actor
