@@ -14,11 +14,14 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cloud_api.alerting.models import NotificationTarget, WorklistItem
 from cloud_api.db import care
 from cloud_api.db.access_models import CareTeam, DeviceRow
 from cloud_api.db.directory import DEMO_PATIENT, create_patient, create_user, register_gateway
 from cloud_api.db.models import Patient, Role, User
+from tests.cloud_api.alerting.helpers import gateway_alert, store
 from tests.cloud_api.world import OTHER_PATIENT, PASSWORD, REF_PATIENT, World, unique
+from vitals.alerts import Severity
 from vitals.readings import now_utc
 
 ACTORS = ["demo", "nurse1", "admin1", "family1", "svc", "otherdoc", "otheradmin"]
@@ -35,6 +38,13 @@ PATIENT_SCOPES = ("own", "referred", "other")
 ORG_SCOPES = ("own", "other")
 PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh"),
           ("POST", "/api/v1/auth/logout"), ("GET", "/healthz")}
+# Endpoints whose access control is checked elsewhere, with the reason. The SSE stream never
+# ends on its own (a TestClient request would hang); any signed-in user gets 200 and sees only
+# events of patients visible to them: tests/cloud_api/alerting/test_stream.py checks 401
+# without a token, 200 with one, and that another organisation's alert is not streamed.
+ELSEWHERE = {("GET", "/api/v1/stream"): "tests/cloud_api/alerting/test_stream.py"}
+GATEWAY_OF = {"own": "gw-demo-1", "referred": "gw-ref", "other": "gw-other"}
+STAFF_OF = {"own": "nurse1", "referred": "nurse1", "other": "otherdoc"}
 
 Policy = Callable[[str, str], int]
 Builder = Callable[[World, str], tuple[dict[str, Any], Any]]
@@ -104,6 +114,16 @@ def org_resource(ok: int) -> Policy:
         if ROLE[a] != "org_admin":
             return 403
         return ok if HOME[a] == s else 404
+    return policy
+
+
+def staff_act(ok: int) -> Policy:
+    """Alert and worklist actions: clinical staff only (family and service accounts 403,
+    whatever the patient), then visibility decides (not visible: 404)."""
+    def policy(a: str, s: str) -> int:
+        if ROLE[a] not in ("clinician", "nurse", "org_admin"):
+            return 403
+        return ok if s in VISIBLE.get(a, set()) else 404
     return policy
 
 
@@ -200,6 +220,43 @@ def _user_path(w: World, s: str) -> tuple[dict[str, Any], Any]:
     return {"user_id": w.users["nurse1" if s == "own" else "otherdoc"]}, {"disabled": False}
 
 
+def _fresh_alert(body: Any = None) -> Builder:
+    """A new urgent gateway alert for the scope's patient, stored through the ingest sink."""
+    def build(w: World, s: str) -> tuple[dict[str, Any], Any]:
+        alert = gateway_alert(patient=PATIENT[s], severity=Severity.URGENT, at=now_utc())
+        store(w.engine, alert, gateway=GATEWAY_OF[s], received_at=now_utc())
+        return {"alert_id": alert.alert_id}, body(s) if callable(body) else body
+    return build
+
+
+def _fresh_worklist_item(w: World, s: str) -> tuple[dict[str, Any], Any]:
+    with w.session() as db, db.begin():
+        patient = db.get(Patient, PATIENT[s])
+        assert patient is not None
+        item = WorklistItem(org_id=patient.org_id, patient_id=patient.id, kind="home_bp_week",
+                            period=unique("W"), created_at=now_utc(), detail={})
+        db.add(item)
+        db.flush()
+        return {"item_id": item.id}, None
+
+
+# Tier "matrix" is in no escalation policy, so the delivery loop never sends to these targets.
+TARGET = {"tier": "matrix", "channel": "email", "address": "ward@example.org"}
+
+
+def _fresh_target(w: World, s: str) -> tuple[dict[str, Any], Any]:
+    with w.session() as db, db.begin():
+        org = db.scalar(select(User.org_id).where(
+            User.username == ("admin1" if s == "own" else "otheradmin")))
+        assert org is not None
+        target = NotificationTarget(org_id=org, tier="matrix", channel="email",
+                                    address="ward@example.org", secret=None, min_severity=1,
+                                    enabled=True)
+        db.add(target)
+        db.flush()
+        return {"target_id": target.id}, None
+
+
 @dataclass(frozen=True)
 class Case:
     policy: Policy
@@ -277,6 +334,35 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/fhir/Patient/{patient_id}/$everything"): Case(read, patient_path(), PATIENT_SCOPES),
     ("GET", "/fhir/Observation"): Case(read, none, PATIENT_SCOPES,
                                        query=lambda s: {"patient": PATIENT[s]}),
+    ("GET", "/api/v1/alerts"): Case(anyone(200), none),
+    ("GET", "/api/v1/alerts/{alert_id}"): Case(read, _fresh_alert(), PATIENT_SCOPES),
+    ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): Case(
+        staff_act(200), _fresh_alert(), PATIENT_SCOPES),
+    ("POST", "/api/v1/alerts/{alert_id}/resolve"): Case(
+        staff_act(200), _fresh_alert({"reason": "matrix"}), PATIENT_SCOPES),
+    ("POST", "/api/v1/alerts/{alert_id}/assign"): Case(
+        staff_act(200), _fresh_alert(lambda s: {"username": STAFF_OF[s]}), PATIENT_SCOPES),
+    ("POST", "/api/v1/alerts/{alert_id}/comments"): Case(
+        staff_act(200), _fresh_alert({"text": "matrix"}), PATIENT_SCOPES),
+    ("POST", "/api/v1/alerts/{alert_id}/snooze"): Case(
+        staff_act(200), _fresh_alert({"duration_s": 60}), PATIENT_SCOPES),
+    ("POST", "/api/v1/alerts/{alert_id}/escalate"): Case(
+        staff_act(200), _fresh_alert(), PATIENT_SCOPES),
+    ("GET", "/api/v1/escalation-policy"): Case(care_roles, none),
+    ("PUT", "/api/v1/escalation-policy"): Case(org_admin_only(200), lambda w, s: (
+        {}, {"min_severity": 3, "steps": [{"tier": "nurse", "after_s": 0},
+                                          {"tier": "physician", "after_s": 600}]})),
+    ("GET", "/api/v1/notification-targets"): Case(org_admin_only(200), none),
+    ("POST", "/api/v1/notification-targets"): Case(org_admin_only(201), lambda w, s: (
+        {}, TARGET)),
+    ("DELETE", "/api/v1/notification-targets/{target_id}"): Case(
+        org_resource(204), _fresh_target, ORG_SCOPES),
+    ("GET", "/api/v1/worklist"): Case(care_roles, none),
+    ("POST", "/api/v1/worklist/{item_id}/done"): Case(
+        staff_act(200), _fresh_worklist_item, PATIENT_SCOPES),
+    **{("GET", f"/api/v1/reports/{{patient_id}}/{report}"): Case(read, patient_path(),
+                                                                  PATIENT_SCOPES)
+       for report in ("home-bp", "glucose", "adherence", "report.html")},
 }
 # The family layer of the same endpoint, checked as its own row.
 FAMILY_LAYER = Case(layer_writer("family"), lambda w, s: (
@@ -289,9 +375,10 @@ def _routes(api: TestClient) -> set[tuple[str, str]]:
 
 
 def test_every_endpoint_has_a_matrix_entry(api: TestClient) -> None:
-    missing = _routes(api) - set(CASES) - PUBLIC
+    missing = _routes(api) - set(CASES) - PUBLIC - set(ELSEWHERE)
     assert not missing, f"add RBAC matrix entries for {sorted(missing)}"
-    assert not (set(CASES) - _routes(api)), "matrix lists endpoints that no longer exist"
+    assert not ((set(CASES) | set(ELSEWHERE)) - _routes(api)), \
+        "matrix lists endpoints that no longer exist"
 
 
 def _call(api: TestClient, world: World, method: str, path: str, case: Case, actor: str | None,
@@ -301,7 +388,7 @@ def _call(api: TestClient, world: World, method: str, path: str, case: Case, act
     headers = world.headers(actor) if actor else {}
     query = case.query(scope) if case.query else None
     r = api.request(method, url, json=body, headers=headers, params=query)
-    return r.status_code
+    return int(r.status_code)
 
 
 def test_rbac_matrix(api: TestClient, world: World) -> None:
@@ -325,3 +412,20 @@ def test_rbac_matrix(api: TestClient, world: World) -> None:
 def test_no_token_is_401_everywhere(api: TestClient, world: World) -> None:
     answers = {(m, p): _call(api, world, m, p, c, None, c.scopes[0]) for (m, p), c in CASES.items()}
     assert {k: v for k, v in answers.items() if v != 401} == {}
+
+
+def test_alert_lists_show_exactly_the_visible_patients(api: TestClient, world: World) -> None:
+    # Status codes alone cannot catch a list that leaks: here every scope has an alert and a
+    # worklist item, and each actor must get exactly the patients they may see.
+    for scope in PATIENT_SCOPES:
+        _fresh_alert()(world, scope)
+        _fresh_worklist_item(world, scope)
+    for actor in ACTORS:
+        expected = {PATIENT[s] for s in VISIBLE.get(actor, set())}
+        inbox = api.get("/api/v1/alerts", headers=world.headers(actor)).json()["items"]
+        assert {i["patient_id"] for i in inbox} == expected, actor
+        r = api.get("/api/v1/worklist", headers=world.headers(actor))
+        if ROLE[actor] in ("family", "service"):
+            assert r.status_code == 403, actor
+        else:
+            assert {i["patient_id"] for i in r.json()} == expected, actor
