@@ -1,6 +1,7 @@
 """ECG analysis for the rule engine: beats, heart rate, pauses, possible AF, signal quality.
 
-Pure numpy/scipy, no model weights. Method and MIT-BIH / CinC 2017 figures: ``docs/ecg.md``.
+Pure numpy (scipy is not imported: the gateway's memory budget), no model weights.
+Method and MIT-BIH / CinC 2017 figures: ``docs/ecg.md``.
 """
 
 from .af import af_features, af_probability, is_af

@@ -24,9 +24,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
-from .filters import block_mean, decimation_factor, moving_sum, zero_phase_bandpass
+from .filters import (
+    block_mean,
+    decimation_factor,
+    moving_sum,
+    running_max,
+    running_median,
+    zero_phase_bandpass,
+)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -86,7 +92,7 @@ def detect(signal_mV: npt.ArrayLike, fs: float) -> Detection:
 
 def _candidates(energy: FloatArray, refractory: int) -> IntArray:
     """Local maxima that are the largest value within ±refractory samples."""
-    peak = ndimage.maximum_filter1d(energy, size=2 * refractory + 1, mode="nearest")
+    peak = running_max(energy, 2 * refractory + 1)
     idx = np.flatnonzero((energy == peak) & (energy > 0))
     if idx.size > 1:  # plateaus: keep the first sample of each run
         idx = idx[np.concatenate(([True], np.diff(idx) > refractory))]
@@ -100,7 +106,7 @@ def _local_level(energy: FloatArray, fsd: float) -> FloatArray:
     maxima = energy[: nblk * block].reshape(nblk, block).max(axis=1)
     if energy.size > nblk * block:
         maxima = np.append(maxima, energy[nblk * block :].max())
-    smooth = ndimage.median_filter(maxima, size=min(LEVEL_SPAN_BLOCKS, maxima.size), mode="nearest")
+    smooth = running_median(maxima, min(LEVEL_SPAN_BLOCKS, maxima.size))
     centers = np.arange(smooth.size) * block + block / 2
     return np.asarray(np.interp(np.arange(energy.size), centers, smooth), dtype=np.float64)
 
@@ -124,7 +130,7 @@ def _search_back(beats: IntArray, cand: IntArray, rel: FloatArray, fsd: float) -
     if beats.size < 3:
         return beats
     rr = np.diff(beats).astype(np.float64)
-    med = ndimage.median_filter(rr, size=min(9, rr.size), mode="nearest")
+    med = running_median(rr, min(9, rr.size))
     gaps = np.flatnonzero(rr > SEARCHBACK_RR_FACTOR * med)
     if gaps.size == 0:
         return beats

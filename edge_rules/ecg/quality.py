@@ -27,9 +27,9 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal as sps
 
 from .filters import zero_phase_bandpass
+from .iir import Zpk, butter, lfilter_zpk
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -58,8 +58,8 @@ class Quality(enum.Enum):
 
 
 @lru_cache(maxsize=16)
-def _sos(kind: str, cutoff: float, fs: float) -> FloatArray:
-    return np.asarray(sps.butter(2, cutoff, btype=kind, fs=fs, output="sos"))
+def _design(kind: str, cutoff: float, fs: float) -> Zpk:
+    return butter(2, cutoff, kind, fs)
 
 
 def segment_bounds(n: int, fs: float) -> list[tuple[int, int]]:
@@ -85,9 +85,9 @@ def segment_quality(
     """
     if x.size == 0:
         return []
-    hf = sps.sosfilt(_sos("highpass", min(40.0, 0.4 * fs), fs), x) if fs >= 100 else None
+    hf = lfilter_zpk(_design("highpass", min(40.0, 0.4 * fs), fs), x) if fs >= 100 else None
     morph = zero_phase_bandpass(x, fs, (1.0, 40.0)) if x.size > 16 else x
-    wander = sps.sosfilt(_sos("lowpass", 0.7, fs), x - x[0])
+    wander = lfilter_zpk(_design("lowpass", 0.7, fs), x - x[0])
     out = []
     for a, b in segment_bounds(x.size, fs):
         seg = x[a:b]
