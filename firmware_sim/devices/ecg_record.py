@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import resample_poly
 
 
 def decode_212(data: bytes) -> npt.NDArray[np.int16]:
@@ -44,6 +43,9 @@ class RecordedEcg:
                  baseline: int = 0, fs_out: float = 130.0, name: str = "recording") -> RecordedEcg:
         mv = (np.asarray(adc, dtype=np.float64) - baseline) / gain_adu_per_mv
         ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
+        # Imported here: scipy.signal costs ~70 MB, and only MIT-BIH replay needs it.
+        from scipy.signal import resample_poly
+
         resampled = resample_poly(mv, ratio.numerator, ratio.denominator)
         return cls(np.round(resampled * 1000).astype(np.int32), name)
 
