@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI
 
-from cloud_api.api.routes import auth, health, patients
+from cloud_api.api.routes import auth, ecg, health, patients
+from cloud_api.dashboard import mount_dashboard
 from cloud_api.db.engine import make_engine, session_factory
 from cloud_api.db.migrate import upgrade
 from cloud_api.security import LoginThrottle
@@ -40,6 +41,7 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_s)
     settings.token_key()  # fix the key now, not per request
-    for module in (auth, patients, health):
+    for module in (auth, patients, ecg, health):
         app.include_router(module.router)
+    mount_dashboard(app)  # the browser UI: static files under /dashboard/
     return app
