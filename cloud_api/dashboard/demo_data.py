@@ -72,6 +72,39 @@ def _row(gateway: str, r: Reading, received: datetime) -> dict[str, object]:
             "body": r.model_dump(mode="json", exclude_none=True)}
 
 
+def _at(day: datetime, hour: int, rng: random.Random) -> datetime:
+    return day.replace(hour=hour, minute=rng.randrange(0, 50), second=0, microsecond=0)
+
+
+def _daily(rows: list[dict[str, object]], rng: random.Random, gw: str, pid: str, i: int,
+           now: datetime, days: int) -> int:
+    """BP twice a day, glucose four times, heart rate once; returns the BP count."""
+    count = 0
+    for d in range(days, 0, -1):
+        day = now - timedelta(days=d)
+        for hour in (7, 20):
+            at = _at(day, hour, rng)
+            s = 124 + 12 * i + rng.gauss(0, 8)
+            rows.append(_row(gw, BloodPressure(
+                msg_id=new_msg_id(at), patient=pid, device=CUFF, measured_at=at, simulated=True,
+                systolic=round(s), diastolic=round(s * 0.62 + rng.gauss(0, 4)),
+                pulse=round(68 + rng.gauss(0, 6))), at + timedelta(seconds=3)))
+            count += 1
+        for hour in (7, 12, 18, 22):
+            at = _at(day, hour, rng)
+            mg = 120 + 25 * i + 40 * math.sin(hour / 24 * 2 * math.pi) + rng.gauss(0, 30)
+            mg = round(max(45.0, mg))
+            rows.append(_row(gw, Glucose(
+                msg_id=new_msg_id(at), patient=pid, device=METER, measured_at=at, simulated=True,
+                mg_dl=mg, value_received=mg, unit_received=GlucoseUnit.MG_DL),
+                at + timedelta(seconds=3)))
+        at = day.replace(hour=9, minute=0, second=0, microsecond=0)
+        rows.append(_row(gw, HeartRate(
+            msg_id=new_msg_id(at), patient=pid, device=STRAP, measured_at=at, simulated=True,
+            bpm=round(66 + 5 * i + rng.gauss(0, 5))), at))
+    return count
+
+
 def seed(engine: Engine, now: datetime, *, patients: int = 3, days: int = 14) -> DemoFleet:
     """Organisations, users (``demo``/``demo`` clinician, ``family1``/``family1``),
     ``patients`` simulated patients with ``days`` of BP (twice a day), glucose (four
@@ -91,34 +124,9 @@ def seed(engine: Engine, now: datetime, *, patients: int = 3, days: int = 14) ->
         create_user(db, ORG, "demo", "demo", Role.CLINICIAN, exist_ok=True)
         create_user(db, ORG, "family1", "family1", Role.FAMILY, ids[0], exist_ok=True)
         rows: list[dict[str, object]] = []
-        for i, pid in enumerate(ids + ("other-patient",)):
+        for i, pid in enumerate((*ids, "other-patient")):
             gw = f"gw-demo-{i + 1}" if pid != "other-patient" else "gw-other"
-            base_sys = 124 + 12 * i
-            count = 0
-            for d in range(days, 0, -1):
-                day = now - timedelta(days=d)
-                for hour in (7, 20):
-                    at = day.replace(hour=hour, minute=rng.randrange(0, 50), second=0, microsecond=0)
-                    if at > now:
-                        continue
-                    s = base_sys + rng.gauss(0, 8)
-                    rows.append(_row(gw, BloodPressure(
-                        msg_id=new_msg_id(at), patient=pid, device=CUFF, measured_at=at,
-                        simulated=True, systolic=round(s), diastolic=round(s * 0.62 + rng.gauss(0, 4)),
-                        pulse=round(68 + rng.gauss(0, 6))), at + timedelta(seconds=3)))
-                    count += 1
-                for hour in (7, 12, 18, 22):
-                    at = day.replace(hour=hour, minute=rng.randrange(0, 50), second=0, microsecond=0)
-                    mg = max(45.0, 120 + 25 * i + 40 * math.sin(hour / 24 * 2 * math.pi) + rng.gauss(0, 30))
-                    rows.append(_row(gw, Glucose(
-                        msg_id=new_msg_id(at), patient=pid, device=METER, measured_at=at,
-                        simulated=True, mg_dl=round(mg), value_received=round(mg),
-                        unit_received=GlucoseUnit.MG_DL), at + timedelta(seconds=3)))
-                at = day.replace(hour=9, minute=0, second=0, microsecond=0)
-                rows.append(_row(gw, HeartRate(
-                    msg_id=new_msg_id(at), patient=pid, device=STRAP, measured_at=at,
-                    simulated=True, bpm=round(66 + 5 * i + rng.gauss(0, 5))), at))
-            bp_counts[pid] = count
+            bp_counts[pid] = _daily(rows, rng, gw, pid, i, now, days)
             at = now - timedelta(hours=2 + i)
             ecg = EcgStrip(msg_id=new_msg_id(at), patient=pid, device=STRAP, measured_at=at,
                            simulated=True, fs_hz=250.0, start=at,

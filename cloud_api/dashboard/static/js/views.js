@@ -128,7 +128,7 @@ export async function patientPage(main, pid) {
     await thresholdsCard(pid), await reportsCard(pid),
     h("section", { class: "card" }, h("h2", {}, t("readings")), h("div", { class: "scroll" }, h("table", { id: "readings-table" },
       h("thead", {}, h("tr", {}, h("th", {}, t("when")), h("th", {}, t("kind")), h("th", {}, t("value")), h("th", { class: "hide-sm" }, t("device")))),
-      h("tbody", {}, rs.slice(0, 100).map((r) => h("tr", {}, h("td", {}, fmtTime(r.measured_at)), h("td", {}, kindLabel(r.kind)),
+      h("tbody", {}, rs.slice(0, 50).map((r) => h("tr", {}, h("td", {}, fmtTime(r.measured_at)), h("td", {}, kindLabel(r.kind)),
         h("td", {}, describe(r), " ", simBadge(r.simulated)), h("td", { class: "hide-sm" }, `${r.device.make} ${r.device.model}`))))))),
   );
 }
