@@ -6,7 +6,7 @@ import { patientList, patientPage, ecgPage, familyPage, fleetPage, referralsPage
 import { inboxPage, startLive, stopLive } from "./inbox.js";
 
 const main = document.getElementById("main");
-let cleanup = null;
+let cleanup = null, generation = 0;
 
 /** Role for choosing pages only (the server decides access): /me when deployed, else the token's claim. */
 async function role() {
@@ -39,6 +39,9 @@ function loginPage() {
 async function route() {
   if (typeof cleanup === "function") cleanup();
   cleanup = null;
+  // Pages render into a detached element that replaces <main> only if no newer navigation
+  // started meanwhile: a slow page must not paint over the one the user went on to.
+  const mine = ++generation;
   const nav = document.getElementById("nav"), out = document.getElementById("logout");
   const path = location.hash.replace(/^#/, "") || "/";
   if (!token() || path === "/login") {
@@ -52,17 +55,23 @@ async function route() {
   if (!family) startLive(document.getElementById("live"));
   for (const a of nav.querySelectorAll("a")) a.toggleAttribute("aria-current", path.startsWith(a.getAttribute("href").slice(1)));
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const page = h("div", {});
+  main.replaceChildren(h("p", {}, t("loading")));
+  let off = null;
   try {
-    if (parts[0] === "patient" && parts[2] === "ecg") await ecgPage(main, parts[1], parts[3]);
-    else if (parts[0] === "patient") await patientPage(main, parts[1]);
-    else if (family) await familyPage(main);
-    else if (parts[0] === "inbox") cleanup = await inboxPage(main);
-    else if (parts[0] === "fleet") await fleetPage(main);
-    else if (parts[0] === "referrals") await referralsPage(main);
-    else await patientList(main);
+    if (parts[0] === "patient" && parts[2] === "ecg") await ecgPage(page, parts[1], parts[3]);
+    else if (parts[0] === "patient") await patientPage(page, parts[1]);
+    else if (family) await familyPage(page);
+    else if (parts[0] === "inbox") off = await inboxPage(page);
+    else if (parts[0] === "fleet") await fleetPage(page);
+    else if (parts[0] === "referrals") await referralsPage(page);
+    else await patientList(page);
   } catch (e) {
-    if (!(e instanceof ApiError && e.status === 401)) main.replaceChildren(h("p", { class: "err" }, String(e.detail || e)));
+    if (!(e instanceof ApiError && e.status === 401)) page.replaceChildren(h("p", { class: "err" }, String(e.detail || e)));
   }
+  if (mine !== generation) { off?.(); return; }
+  cleanup = off;
+  main.replaceChildren(page);
   main.dataset.ready = path;
 }
 
