@@ -40,7 +40,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     # 13 days keeps every seeded reading inside the dashboard's 14-day window
     fleet = seed(engine, datetime.now(UTC), days=13)
     engine.dispose()
-    settings = CloudSettings(database_url=db_url, migrate_on_start=False,
+    # sse_poll_s / alerting_loops are the alert service's settings (ignored where absent)
+    settings = CloudSettings(database_url=db_url, migrate_on_start=False, sse_poll_s=0.1,
+                             alerting_loops=False,
                              jwt_secret=SecretStr("dashboard-tests-" + "x" * 32))
     try:
         with serve(create_app(settings)) as url:

@@ -3,19 +3,29 @@ import { api, has, openStream } from "./api.js";
 import { t, fmtTime } from "./i18n.js";
 import { h, simBadge, sevBadge, notAvailable } from "./dom.js";
 
-let stopStream = null;
+let stopStream = null, starting = false;
 const listeners = new Set();
 export function onAlertEvent(fn) { listeners.add(fn); return () => listeners.delete(fn); }
 
 /** Start the stream once per sign-in (staff only); every page can listen. */
 export async function startLive(liveEl) {
-  if (stopStream || !(await has("/api/v1/stream"))) return;
-  stopStream = openStream((ev) => {
+  if (stopStream || starting) return;
+  starting = true;
+  const available = await has("/api/v1/stream");
+  starting = false;
+  if (!available || stopStream) return;
+  let stopped = false;
+  const stop = openStream((ev) => {
     if (ev.event === "alert.raised" || (ev.event === "alert.escalated")) maybeUrgent(ev.data);
     listeners.forEach((fn) => fn(ev));
-  }, (state) => { liveEl.textContent = state === "live" ? `● ${t("inbox.live")}` : `○ ${t("inbox.offline")}`; liveEl.dataset.state = state; });
+  }, (state) => { if (stopped) return; liveEl.textContent = state === "live" ? `● ${t("inbox.live")}` : `○ ${t("inbox.offline")}`; liveEl.dataset.state = state; });
+  stopStream = () => { stopped = true; stop(); };
 }
-export function stopLive() { stopStream?.(); stopStream = null; }
+export function stopLive() {
+  stopStream?.(); stopStream = null;
+  const live = document.getElementById("live");
+  live.textContent = ""; delete live.dataset.state;
+}
 
 async function maybeUrgent(ev) {
   const a = await api(`/api/v1/alerts/${encodeURIComponent(ev.alert_id)}`).catch(() => null);

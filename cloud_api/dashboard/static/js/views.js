@@ -1,5 +1,5 @@
 // Pages: patient list, patient page, ECG viewer, family view, fleet, referrals.
-import { api, has, ApiError } from "./api.js";
+import { api, has, ApiError, token } from "./api.js";
 import { t, fmtTime } from "./i18n.js";
 import { h, simBadge, sevBadge, notAvailable, describe, kindLabel, fmtNum } from "./dom.js";
 import { trendChart, sparkline, agpChart } from "./charts.js";
@@ -110,7 +110,7 @@ export async function patientPage(main, pid) {
     h("div", { class: "card" }, h("h2", {}, t("nav.inbox")),
       alerts === null ? notAvailable() : alerts.length ? h("ul", {}, alerts.map((a) => h("li", {}, sevBadge(a.severity), " ", a.title, " ", simBadge(a.simulated)))) : t("none")),
     h("div", { class: "grid" },
-      h("section", { class: "card" }, h("h2", {}, t("bp"), ` (${bp.length})`), bpChart,
+      h("section", { class: "card wide" }, h("h2", {}, t("bp"), ` (${bp.length})`), bpChart,
         h("p", { class: "legend" }, t("bp.legend"))),
       h("section", { class: "card" }, h("h2", {}, t("glucose"), ` (${gl.length})`), gluChart,
         h("p", { class: "legend" }, t("glu.legend"))),
@@ -158,13 +158,33 @@ async function reportsCard(pid) {
   const card = h("section", { class: "card", id: "reports" }, h("h2", {}, t("reports")));
   if (!(await has("/api/v1/reports/{patient_id}/home-bp"))) { card.append(notAvailable()); return card; }
   const enc = encodeURIComponent(pid);
-  const show = async (title, path) => {
-    try { const j = await api(path); card.append(h("h3", {}, title), h("pre", { class: "why" }, JSON.stringify(j, null, 1))); }
-    catch (e) { card.append(h("h3", {}, title), h("p", { class: "na" }, String(e.detail || e))); }
-  };
-  await show(t("rep.homebp"), `/api/v1/reports/${enc}/home-bp`);
-  await show(t("rep.tir"), `/api/v1/reports/${enc}/glucose`);
-  await show(t("rep.adherence"), `/api/v1/reports/${enc}/adherence`);
+  const get = (path) => api(path).catch((e) => ({ error: String(e.detail || e) }));
+  const [bp, glu, adh] = await Promise.all([get(`/api/v1/reports/${enc}/home-bp`),
+    get(`/api/v1/reports/${enc}/glucose`), get(`/api/v1/reports/${enc}/adherence`)]);
+  const dl = (pairs) => h("table", { class: "kv" }, h("tbody", {}, pairs.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v ?? "–")))));
+  const section = (title, r, body) => h("div", { class: "report" }, h("h3", {}, title),
+    r.error ? h("p", { class: "na" }, r.error) : [body(r), h("p", { class: "legend" }, r.source || "")]);
+  const pct = (v) => (v == null ? "–" : `${v} %`);
+  card.append(h("div", { class: "grid" },
+    section(t("rep.homebp"), bp, (r) => dl([
+      [t("bp"), r.mean_systolic == null ? null : `${fmtNum(r.mean_systolic)}/${fmtNum(r.mean_diastolic)} mmHg`],
+      [t("rep.days"), (r.days_used || []).length], [t("rep.sessions"), r.sessions_used],
+      [t("rep.adequate"), r.adequate ? "✓" : "✗"],
+      [`≥ ${r.threshold?.systolic}/${r.threshold?.diastolic}`, r.above_threshold ? t("rep.above") : t("rep.below")]])),
+    section(t("rep.tir"), glu, (r) => dl([
+      ["70–180 mg/dL", pct(r.tir_70_180_pct)], ["< 70", pct(r.tbr_below_70_pct)], ["< 54", pct(r.tbr_below_54_pct)],
+      ["> 180", pct(r.tar_above_180_pct)], ["> 250", pct(r.tar_above_250_pct)],
+      ["GMI", r.gmi_pct_estimate == null ? null : `${r.gmi_pct_estimate} % (${t("rep.estimate")})`], ["CV", pct(r.cv_pct)],
+      [t("readings"), r.readings]])),
+    section(t("rep.adherence"), adh, (r) => dl(Object.entries(r.by_kind || {}).map(([k, v]) =>
+      [kindLabel(k), `${v.days_with_data}/${r.days} (${v.share_pct} %)`])))));
+  if (await has("/api/v1/reports/{patient_id}/report.html")) {
+    // The printable page needs the bearer header, so fetch it and open it as a local blob.
+    card.append(h("button", { type: "button", class: "secondary", onclick: async () => {
+      const r = await fetch(`/api/v1/reports/${enc}/report.html`, { headers: { Authorization: `Bearer ${token()}` } });
+      if (r.ok) window.open(URL.createObjectURL(new Blob([await r.text()], { type: "text/html" })), "_blank");
+    } }, t("rep.print")));
+  }
   return card;
 }
 
