@@ -45,7 +45,7 @@ def _store_alerts(db_url: str, now: datetime) -> None:
     dev = DeviceRef(make="Roche", model="Accu-Chek Guide", serial="SIM-GL-0002")
     cuff = DeviceRef(make="Omron", model="BP7450", serial="SIM-BP-0003")
     t1, t2 = now - timedelta(minutes=12), now - timedelta(minutes=3)
-    readings = [
+    readings: list[tuple[str, Glucose | BloodPressure]] = [
         ("gw-demo-2", Glucose(msg_id=new_msg_id(t1), patient="demo-patient-2", device=dev,
                               measured_at=t1, simulated=True, mg_dl=48, value_received=48,
                               unit_received=GlucoseUnit.MG_DL)),
