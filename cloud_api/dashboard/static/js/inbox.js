@@ -1,6 +1,6 @@
 // The alert inbox, kept live by the SSE stream; urgent alerts get a banner and a tone.
 import { api, has, openStream } from "./api.js";
-import { t, fmtTime } from "./i18n.js";
+import { t, fmtTime, onLangChange } from "./i18n.js";
 import { h, simBadge, sevBadge, notAvailable } from "./dom.js";
 
 let stopStream = null, starting = false;
@@ -18,9 +18,18 @@ export async function startLive(liveEl) {
   const stop = openStream((ev) => {
     if (ev.event === "alert.raised" || (ev.event === "alert.escalated")) maybeUrgent(ev.data);
     listeners.forEach((fn) => fn(ev));
-  }, (state) => { if (stopped) return; liveEl.textContent = state === "live" ? `● ${t("inbox.live")}` : `○ ${t("inbox.offline")}`; liveEl.dataset.state = state; });
+  }, (state) => { if (!stopped) showState(liveEl, state); });
   stopStream = () => { stopped = true; stop(); };
 }
+function showState(el, state) {
+  el.textContent = state === "live" ? `● ${t("inbox.live")}` : `○ ${t("inbox.offline")}`;
+  el.dataset.state = state;
+}
+onLangChange(() => {
+  const el = document.getElementById("live");
+  if (el.dataset.state) showState(el, el.dataset.state);
+});
+
 export function stopLive() {
   stopStream?.(); stopStream = null;
   const live = document.getElementById("live");

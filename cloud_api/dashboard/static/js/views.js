@@ -17,16 +17,16 @@ export async function openAlerts(patient) {
   return (await api(`/api/v1/alerts?${q}`)).items;
 }
 
-async function readings(pid, { kinds = [], days = 14, max = 3000 } = {}) {
+async function readings(pid, { kinds = [], days = 14, max = 3000, page = 1000 } = {}) {
   const out = [];
   let cursor = null;
   const since = new Date(Date.now() - days * DAY).toISOString();
   do {
     const q = new URLSearchParams(kinds.map((k) => ["kind", k]));
-    q.set("since", since); q.set("limit", "1000");
+    q.set("since", since); q.set("limit", String(Math.min(page, max)));
     if (cursor) q.set("cursor", cursor);
-    const page = await api(`/api/v1/patients/${encodeURIComponent(pid)}/readings?${q}`);
-    out.push(...page.items); cursor = page.next_cursor;
+    const got = await api(`/api/v1/patients/${encodeURIComponent(pid)}/readings?${q}`);
+    out.push(...got.items); cursor = got.next_cursor;
   } while (cursor && out.length < max);
   return out;
 }
@@ -36,7 +36,8 @@ export async function patientList(main) {
   main.replaceChildren(h("h1", {}, t("patients")), h("p", {}, t("loading")));
   const [patients, alerts] = await Promise.all([api("/api/v1/patients"), openAlerts()]);
   const rows = await Promise.all(patients.map(async (p) => {
-    const rs = await readings(p.id, { kinds: ["blood_pressure", "glucose", "heart_rate"], days: 14 });
+    // one page per patient: enough for the latest values and a 30-point sparkline
+    const rs = await readings(p.id, { kinds: ["blood_pressure", "glucose", "heart_rate"], days: 14, max: 150 });
     const mine = (alerts || []).filter((a) => a.patient_id === p.id);
     const sev = Math.max(0, ...mine.map((a) => SEV_RANK[a.severity] || 0));
     const last = rs.length ? new Date(rs[0].measured_at) : null;
