@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from firmware_sim.device_cli import DeviceCommand
+from firmware_sim.fleet_cli import FleetCommand
 from vitals.cli import Group
 
 command = Group(
     "run simulated devices, patient scenarios and gateway fleets",
-    {"device": DeviceCommand()},
+    {"device": DeviceCommand(), "fleet": FleetCommand()},
 )

@@ -23,7 +23,7 @@ from firmware_sim.services import ManagedProcess, Mosquitto, ServiceError, spawn
 GATEWAY = "gw-demo-1"
 PATIENT = "demo-patient-1"
 DEMO_USER, DEMO_PASSWORD = "demo", "demo"
-READY_TIMEOUT_S = 90.0
+READY_TIMEOUT_S = 180.0
 
 
 def _homerpm(*argv: str) -> list[str]:
@@ -71,9 +71,11 @@ class Demo:
         db_url = f"sqlite:///{self.data_dir / 'cloud.db'}"
         broker_url = f"mqtt://127.0.0.1:{self.broker.port}"
         self._run_once("seed", _homerpm("cloud", "seed-demo", "--db", db_url))
-        self._spawn(
+        ingest = self._spawn(
             "ingest",
-            _homerpm("cloud", "ingest", "--id", "ingest-0", "--broker", broker_url, "--db", db_url),
+            _homerpm(
+                "-v", "cloud", "ingest", "--id", "ingest-0", "--broker", broker_url, "--db", db_url
+            ),
         )
         self._spawn(
             "api",
@@ -84,6 +86,9 @@ class Demo:
         config = self.data_dir / "gateway.toml"
         (self.data_dir / "gateway").mkdir(exist_ok=True)
         config.write_text(gateway_config(self.data_dir, self.broker.port))
+        # The worker's persistent session must exist before the first publish, or the very
+        # first readings would wait for the gateway's resend timeout.
+        ingest.wait_for_log("subscribed", READY_TIMEOUT_S)
         self._spawn("gateway", _homerpm("gateway", "run", "--config", str(config)))
 
     def _run_once(self, name: str, argv: list[str]) -> None:
@@ -91,8 +96,10 @@ class Demo:
         if process.proc.wait(120) != 0:
             raise ServiceError(f"`{' '.join(argv[2:])}` failed:\n{process.log()[-2000:]}")
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
-        self.children.append(spawn(name, argv, self.data_dir / "logs"))
+    def _spawn(self, name: str, argv: list[str]) -> ManagedProcess:
+        child = spawn(name, argv, self.data_dir / "logs")
+        self.children.append(child)
+        return child
 
     def check_children(self) -> None:
         for child in self.children:

@@ -93,6 +93,19 @@ class ManagedProcess:
         except OSError:
             return ""
 
+    def wait_for_log(self, text: str, timeout: float) -> None:
+        """Wait until ``text`` appears in the process's log (a readiness line)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log():
+                return
+            if self.proc.poll() is not None:
+                raise ServiceError(f"{self.name} exited with code {self.proc.returncode}:\n"
+                                   f"{self.log()[-2000:]}")
+            time.sleep(0.1)
+        raise ServiceError(f"{self.name} did not log {text!r} within {timeout} s:\n"
+                           f"{self.log()[-2000:]}")
+
 
 def spawn(
     name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None

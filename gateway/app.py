@@ -111,11 +111,19 @@ async def run(
             await asyncio.gather(*device_tasks, return_exceptions=True)
             reporter.stats = await outbox.stats()
             await uplink.go_offline()
-            for t in services:
-                t.cancel()
+            await cancel_all(services)
     finally:
         outbox.close()  # waits for a transaction still running on the outbox thread
     log.info("gateway %s stopped", gw)
+
+
+async def cancel_all(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel until every task has ended: on Python 3.11, ``asyncio.wait_for`` inside
+    aiomqtt can swallow a cancellation that races with a completing operation."""
+    while pending := [t for t in tasks if not t.done()]:
+        for t in pending:
+            t.cancel()
+        await asyncio.wait(pending, timeout=1)
 
 
 async def _serve(cfg: GatewayConfig) -> None:

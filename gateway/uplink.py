@@ -16,7 +16,6 @@ is the only buffer. :class:`MemoryUplink` is the in-memory twin for unit tests.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -92,6 +91,28 @@ def backoff_delays(
     return gen()
 
 
+def _reraise_if_cancelling() -> None:
+    """A task being cancelled must end, even if aiomqtt turned the cancellation into an
+    MqttError (its graceful disconnect timed out) or swallowed it (3.11 ``wait_for``)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+def _consume_result(fut: asyncio.Future[None]) -> None:
+    if not fut.cancelled():
+        fut.exception()  # retrieved, so asyncio doesn't log "never retrieved"
+
+
+def consume_disconnect_error(client: aiomqtt.Client) -> None:
+    """aiomqtt 2.5.1 stores an unexpected disconnect as an exception on a private future
+    that nobody retrieves, so asyncio logs "Future exception was never retrieved" at
+    garbage collection — an ERROR line after every broker outage. We already logged it."""
+    fut = getattr(client, "_disconnected", None)
+    if isinstance(fut, asyncio.Future) and fut.done() and not fut.cancelled():
+        fut.exception()
+
+
 class MqttUplink:
     """Run :meth:`run` in the app's TaskGroup; call :meth:`go_offline` before cancelling it."""
 
@@ -150,6 +171,9 @@ class MqttUplink:
         s = self.settings
         delays = backoff_delays(s.reconnect_min_s, s.reconnect_max_s)
         while True:
+            # Python 3.11's wait_for (used inside aiomqtt) can swallow a cancellation that
+            # races with a completing operation; cancelling() still remembers it.
+            _reraise_if_cancelling()
             client = self._make_client()
             try:
                 async with client:
@@ -168,9 +192,11 @@ class MqttUplink:
                         await self._inbox.put(Inbound(str(msg.topic), payload))
                 problem = "connection closed"
             except aiomqtt.MqttError as exc:
+                _reraise_if_cancelling()
                 problem = str(exc)
             finally:
                 self._mark_down()
+                consume_disconnect_error(client)
             delay = await anext(delays)
             log.warning("MQTT connection to %s:%d: %s; retrying in %.1f s",
                         s.host, s.port, problem, delay)
@@ -198,8 +224,8 @@ class MqttUplink:
         finally:
             if not pub.done():
                 pub.cancel()
-                with contextlib.suppress(BaseException):
-                    await pub
+                # Don't await it: that could swallow a cancellation aimed at us.
+                pub.add_done_callback(_consume_result)
 
     async def go_offline(self) -> None:
         """Graceful shutdown: publish the retained offline status (a clean DISCONNECT

@@ -48,6 +48,7 @@ class IngestBatch:
     events: tuple[GatewayEvent, ...] = ()
     dead_letters: tuple[DeadLetter, ...] = ()
     ack_ids: tuple[str, ...] = field(default=())  # everything handled: stored or dead-lettered
+    tenant: str | None = None  # the gateway's organisation (time-series `tenant` tag)
 
     def merge(self, other: IngestBatch) -> IngestBatch:
         """Both batches in one (acks are per gateway, so the caller keeps those apart)."""
@@ -59,7 +60,20 @@ class IngestBatch:
             events=self.events + other.events,
             dead_letters=self.dead_letters + other.dead_letters,
             ack_ids=self.ack_ids + other.ack_ids,
+            # A dead-letter-only batch has no tenant; it must not erase its neighbour's.
+            tenant=_merge_tenant(self.tenant, other.tenant),
         )
+
+    @property
+    def size(self) -> int:
+        """Records to write (what the worker's batch limit counts)."""
+        return len(self.readings) + len(self.alerts) + len(self.events) + len(self.dead_letters)
+
+
+def _merge_tenant(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None or a == b:
+        return a or b
+    return None  # different organisations: no single tenant (the sink refuses to guess)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +81,7 @@ class WriteResult:
     stored: int = 0  # new rows (readings, alert events, gateway events)
     duplicates: int = 0  # already stored: a redelivery or a gateway resend
     dead_lettered: int = 0
+
+    def __add__(self, other: WriteResult) -> WriteResult:
+        return WriteResult(self.stored + other.stored, self.duplicates + other.duplicates,
+                           self.dead_lettered + other.dead_lettered)

@@ -40,7 +40,12 @@ class IngestConfig:
     # Long enough to outlive a restart or a deploy; the session holds our share meanwhile.
     session_expiry_s: int = 3600
     # In-flight window the broker may push before we ack (back-pressure; MQTT 5 Receive Maximum).
-    receive_maximum: int = 100
+    # ≈ 2 × a batch in messages (architecture.md §3.9); also bounds what we hold in memory.
+    receive_maximum: int = 1000
+    # Batching across messages: flush at this many records or this long after the first.
+    batch_max_records: int = 5000
+    batch_max_delay_s: float = 0.2
+    directory_ttl_s: float = 30.0
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
 

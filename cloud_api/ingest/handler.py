@@ -93,5 +93,10 @@ async def handle(
         readings=tuple(accepted) if batch.type == "readings" else (),
         alerts=tuple(accepted) if batch.type == "alerts" else (),
         events=tuple(accepted) if batch.type == "events" else (),
-        dead_letters=tuple(letters), ack_ids=ids,
+        dead_letters=tuple(letters), ack_ids=ids, tenant=tenant_of(assignment),
     )
+
+
+def tenant_of(assignment: GatewayAssignment) -> str:
+    """The time-series ``tenant`` tag: the organisation's numeric id (stable; slugs may change)."""
+    return str(assignment.org_id)

@@ -13,9 +13,12 @@ from collections.abc import Sequence
 from cloud_api.db.engine import make_engine
 from cloud_api.db.migrate import upgrade
 from cloud_api.ingest.config import BrokerAddress, IngestConfig, parse_broker_url
-from cloud_api.ingest.sinks import SqlStore
+from cloud_api.ingest.series import SeriesSink
+from cloud_api.ingest.settings import add_batch_flags, add_tsdb_flags, describe, tsdb_config_from
+from cloud_api.ingest.sinks import ReadingSink, SqlStore
 from cloud_api.ingest.worker import IngestWorker, retire, run_until_stopped
 from cloud_api.settings import CloudSettings
+from cloud_api.tsdb import StoreConfigError, TsdbConfig, open_store
 
 log = logging.getLogger(__name__)
 
@@ -38,35 +41,75 @@ class IngestCommand:
                             help="broker keeps our session this long while we are away")
         parser.add_argument("--retire", action="store_true",
                             help="delete this worker's broker session and exit (scale-in)")
+        add_batch_flags(parser)
+        add_tsdb_flags(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         broker = parse_broker_url(args.broker)
         if args.username:
             broker = BrokerAddress(broker.host, broker.port, broker.tls,
                                    args.username, args.password)
-        config = IngestConfig(args.worker_id, broker, session_expiry_s=args.session_expiry)
+        config = IngestConfig(
+            args.worker_id, broker, session_expiry_s=args.session_expiry,
+            receive_maximum=args.receive_maximum, batch_max_records=args.batch_max_records,
+            batch_max_delay_s=args.batch_max_delay_ms / 1000.0,
+        )
         if args.retire:
             asyncio.run(retire(config))
             return 0
         settings = CloudSettings()
         url = args.db or settings.database_url
-        asyncio.run(_serve(config, url, settings.migrate_on_start))
+        try:
+            tsdb_config = tsdb_config_from(args, url)
+        except ValueError as exc:
+            print(f"ingest: {exc}", file=sys.stderr)
+            return 2
+        try:
+            asyncio.run(_serve(config, url, tsdb_config, settings.migrate_on_start))
+        except (StoreConfigError, ExceptionGroup) as exc:
+            fatal = _config_error(exc)
+            if fatal is None:
+                raise
+            # Fatal: retrying cannot fix a wrong URL, database or credential. Say so loudly.
+            log.critical("%s: time-series store misconfigured: %s (stopping; fix the "
+                         "configuration and restart)", config.worker_id, fatal)
+            print(f"ingest: time-series store misconfigured: {fatal}", file=sys.stderr)
+            return 3
         return 0
 
 
-async def _serve(config: IngestConfig, url: str, migrate: bool) -> None:
+def _config_error(exc: BaseException) -> StoreConfigError | None:
+    """The StoreConfigError in ``exc`` (possibly nested in task-group exception groups)."""
+    if isinstance(exc, StoreConfigError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if (found := _config_error(inner)) is not None:
+                return found
+    return None
+
+
+async def _serve(
+    config: IngestConfig, url: str, tsdb_config: TsdbConfig | None, migrate: bool
+) -> None:
     engine = make_engine(url)
     try:
         if migrate:
             await asyncio.to_thread(upgrade, engine)
-        store = SqlStore(engine)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        log.info("ingest worker %s starting (db %s)", config.worker_id,
-                 engine.url.render_as_string(hide_password=True))
-        await run_until_stopped(IngestWorker(config, store, store), stop)
+        archive = SqlStore(engine)
+        series = None if tsdb_config is None else await open_store(tsdb_config)
+        try:
+            sink: ReadingSink = archive if series is None else SeriesSink(archive, series)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            log.info("ingest worker %s starting (db %s, time series %s)", config.worker_id,
+                     engine.url.render_as_string(hide_password=True), describe(tsdb_config))
+            await run_until_stopped(IngestWorker(config, sink, archive), stop)
+        finally:
+            if series is not None:
+                await series.aclose()
     finally:
         engine.dispose()
 

@@ -36,6 +36,10 @@ class ReadingSink(Protocol):
         """Store ``batch`` durably and idempotently, or raise :class:`StoreUnavailable`."""
         ...
 
+    async def write_many(self, batches: Sequence[IngestBatch]) -> WriteResult:
+        """Several batches (one per gateway or message) in ONE durable write, all or nothing."""
+        ...
+
 
 class SqlStore:
     """Relational system of record; also the gateway directory the handler consults."""
@@ -54,20 +58,27 @@ class SqlStore:
             return gateway_assignment(db, gateway_id)
 
     async def write(self, batch: IngestBatch) -> WriteResult:
+        return await self.write_many([batch])
+
+    async def write_many(self, batches: Sequence[IngestBatch]) -> WriteResult:
         try:
-            return await asyncio.to_thread(self._write, batch)
+            return await asyncio.to_thread(self._write, batches)
         except (IntegrityError, DataError) as exc:
             # The data, not the database, is the problem: redelivery would loop forever.
             raise BatchRejected(f"{type(exc).__name__}: {exc.orig}") from exc
         except Exception as exc:  # any other DB failure means "not stored": never ack on it
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
-    def _write(self, batch: IngestBatch) -> WriteResult:
+    def _write(self, batches: Sequence[IngestBatch]) -> WriteResult:
+        # One transaction (one fsync) for the lot: the worker batches across messages.
         with self._sessions.begin() as db:
-            stored = insert_ignore(db, ReadingRow.__table__, _reading_rows(batch))  # type: ignore[arg-type]
-            stored += insert_ignore(db, GatewayEventRow.__table__, _event_rows(batch))  # type: ignore[arg-type]
-            stored += _write_alerts(db, batch)
-            letters = insert_ignore(db, DeadLetterRow.__table__, _letter_rows(batch))  # type: ignore[arg-type]
+            return sum((self._write_one(db, b) for b in batches), WriteResult())
+
+    def _write_one(self, db: Session, batch: IngestBatch) -> WriteResult:
+        stored = insert_ignore(db, ReadingRow.__table__, _reading_rows(batch))  # type: ignore[arg-type]
+        stored += insert_ignore(db, GatewayEventRow.__table__, _event_rows(batch))  # type: ignore[arg-type]
+        stored += _write_alerts(db, batch)
+        letters = insert_ignore(db, DeadLetterRow.__table__, _letter_rows(batch))  # type: ignore[arg-type]
         total = len(batch.readings) + len(batch.events) + len(batch.alerts)
         return WriteResult(stored, total - stored, letters)
 
@@ -153,6 +164,9 @@ class MemorySink:
 
     async def assignment(self, gateway_id: str) -> GatewayAssignment | None:
         return self.assignments.get(gateway_id)
+
+    async def write_many(self, batches: Sequence[IngestBatch]) -> WriteResult:
+        return sum([await self.write(b) for b in batches], WriteResult())
 
     async def write(self, batch: IngestBatch) -> WriteResult:
         items = (*batch.readings, *batch.alerts, *batch.events)

@@ -1,24 +1,31 @@
-"""The ingest worker loop: receive → handle → durable write → e2e ack → MQTT ack.
+"""The ingest worker loop: receive → handle → batch → durable write → e2e acks → MQTT acks.
 
-One message at a time, in the order the (alerts-first) queue yields them. If the sink
-cannot write, the worker drops the connection without acking: the broker keeps the
-message in our persistent session and redelivers it after we reconnect (with backoff).
+Messages are handled in the order the (alerts-first) queue yields them and batched across
+messages (``batch_max_records`` or ``batch_max_delay_s``, whichever comes first; an alert
+flushes at once). One durable write per batch, then one e2e ack per gateway, then a PUBACK
+per message. If the sink cannot write, the worker keeps the batch and retries with backoff
+without acking; if it dies meanwhile, the broker redelivers from our persistent session.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from cloud_api.ingest.batch import DeadLetter, IngestBatch
-from cloud_api.ingest.client import ManualAckClient
+from cloud_api.ingest.client import ManualAckClient, priority
 from cloud_api.ingest.config import IngestConfig
+from cloud_api.ingest.directory import CachedDirectory
 from cloud_api.ingest.handler import GatewayDirectory, handle
 from cloud_api.ingest.sinks import BatchRejected, ReadingSink, StoreUnavailable
 from vitals.readings import now_utc
@@ -54,25 +61,82 @@ def make_client(config: IngestConfig, *, retire: bool = False) -> ManualAckClien
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Received:
+    message: aiomqtt.Message
+    payload: bytes
+    batch: IngestBatch
+
+
+@dataclass
+class _Pending:
+    """Messages handled but not yet written; bounded by Receive Maximum (the broker stops)."""
+
+    items: list[_Received] = field(default_factory=list)
+    size: int = 0
+    first_at: float = 0.0
+
+    def add(self, item: _Received) -> None:
+        if not self.items:
+            self.first_at = time.monotonic()
+        self.items.append(item)
+        self.size += item.batch.size
+
+    def take(self, limit: int) -> list[_Received]:
+        """The oldest messages, up to ``limit`` records (at least one message)."""
+        count = size = 0
+        while count < len(self.items) and (count == 0 or size < limit):
+            size += self.items[count].batch.size
+            count += 1
+        taken, self.items = self.items[:count], self.items[count:]
+        self.size -= size
+        return taken  # a remainder keeps its first_at: it is due at once
+
+
+@dataclass
+class WorkerStats:
+    messages: int = 0
+    flushes: int = 0
+    readings: int = 0  # readings written (new or duplicate)
+    stored: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+
+
 class IngestWorker:
+    """Receive → handle → batch (size or time) → one durable write → e2e acks → PUBACKs.
+
+    Two tasks per connection: the receiver decodes messages into the pending batch while
+    the flusher writes the previous one (one write in flight). The broker's in-flight
+    window (Receive Maximum) is the back-pressure: when we stop acking, it stops sending.
+    """
+
     def __init__(
         self, config: IngestConfig, sink: ReadingSink, directory: GatewayDirectory
     ) -> None:
         self.config = config
         self.sink = sink
-        self.directory = directory
+        self.directory = CachedDirectory(directory, config.directory_ttl_s)
         self.connected = asyncio.Event()  # set while subscribed (tests and health wait on it)
+        self.stats = WorkerStats()
+        self._pending = _Pending()
+        self._nonempty = asyncio.Event()
+        self._full = asyncio.Event()
 
     async def run(self) -> None:
-        """Consume until cancelled, reconnecting with exponential backoff."""
+        """Consume until cancelled, reconnecting with exponential backoff.
+
+        A time-series ``StoreConfigError`` is not caught: it ends the worker (fatal).
+        """
         delay = self.config.backoff_initial_s
         while True:
             try:
                 await self._session()
-            except (aiomqtt.MqttError, StoreUnavailable) as exc:
+            except* aiomqtt.MqttError as group:
                 if self.connected.is_set():  # we had a working session: start backoff afresh
                     delay = self.config.backoff_initial_s
-                log.warning("%s: %s; reconnecting in %.1f s", self.config.worker_id, exc, delay)
+                log.warning("%s: %s; reconnecting in %.1f s", self.config.worker_id,
+                            group.exceptions[0], delay)
             finally:
                 self.connected.clear()
             await asyncio.sleep(delay)
@@ -81,49 +145,139 @@ class IngestWorker:
     async def _session(self) -> None:
         client = make_client(self.config)
         async with client:
+            # Our e2e acks (one per gateway per flush) go out concurrently.
+            client.pending_calls_threshold = 10_000
             for filter_ in self.config.subscriptions():
                 await client.subscribe(filter_, qos=1)
             log.info("%s subscribed to %s", self.config.worker_id, self.config.subscriptions())
+            self._pending = _Pending()  # unacked leftovers of a lost connection come again
+            self._nonempty.clear()
+            self._full.clear()
             self.connected.set()
-            async for message in client.messages:
-                await self.process(client, message)
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._receive(client))
+                tasks.create_task(self._flush_loop(client))
 
-    async def process(self, client: ManualAckClient, message: aiomqtt.Message) -> None:
-        payload = message.payload if isinstance(message.payload, bytes) else (
-            str(message.payload or "").encode()
-        )
-        batch = await self._handle(str(message.topic), payload)
+    async def _receive(self, client: ManualAckClient) -> None:
+        async for message in client.messages:
+            payload = message.payload if isinstance(message.payload, bytes) else (
+                str(message.payload or "").encode()
+            )
+            batch = await self._handle(str(message.topic), payload)
+            self._pending.add(_Received(message, payload, batch))
+            self.stats.messages += 1
+            # Alerts go out at once, with whatever readings wait with them.
+            if (self._pending.size >= self.config.batch_max_records
+                    or priority(str(message.topic)) == 0):
+                self._full.set()
+            self._nonempty.set()
+
+    async def _flush_loop(self, client: ManualAckClient) -> None:
+        while True:
+            await self._nonempty.wait()
+            wait = self._pending.first_at + self.config.batch_max_delay_s - time.monotonic()
+            if wait > 0 and not self._full.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._full.wait()
+            # After a long retry the pending batch may be large: write it in bounded slices.
+            items = self._pending.take(self.config.batch_max_records)
+            if not self._pending.items:
+                self._nonempty.clear()
+            if self._pending.size < self.config.batch_max_records:
+                self._full.clear()
+            if items:
+                await self.flush(client, items)
+
+    async def flush(self, client: ManualAckClient, items: Sequence[_Received]) -> None:
+        """Write ``items`` durably, then ack them: e2e per gateway, PUBACK per message."""
+        groups = await self._write(items)
+        self.stats.flushes += 1
+        acks = [self._send_ack(client, g) for g in groups if g.gateway and g.ack_ids]
+        await asyncio.gather(*acks)
+        for item in items:
+            client.ack(item.message)
+
+    async def _write(self, items: Sequence[_Received]) -> list[IngestBatch]:
+        """One write for all ``items`` (retried in place while the store is unavailable);
+        if the store refuses the lot, message by message so only the bad one is dead-lettered."""
+        groups = by_gateway([i.batch for i in items])
         try:
-            result = await self.sink.write(batch)  # StoreUnavailable → reconnect, no ack
-        except BatchRejected as exc:
-            log.error("%s: store rejected %s: %s", self.config.worker_id, message.topic, exc)
-            letter = DeadLetter(str(message.topic), payload, f"rejected by the store: {exc}"[:2000],
-                                batch.received_at, batch.gateway)
-            batch = IngestBatch(batch.received_at, batch.gateway, dead_letters=(letter,),
-                                ack_ids=batch.ack_ids)
-            result = await self.sink.write(batch)
-        log.debug("%s: %s on %s", self.config.worker_id, result, message.topic)
-        await self._send_ack(client, batch)
-        client.ack(message)
+            await self._write_retrying(groups)
+            return groups
+        except BatchRejected:
+            pass
+        written: list[IngestBatch] = []
+        for item in items:
+            try:
+                await self._write_retrying([item.batch])
+                written.append(item.batch)
+            except BatchRejected as exc:
+                log.error("%s: store rejected %s: %s", self.config.worker_id,
+                          item.message.topic, exc)
+                batch = item.batch
+                letter = DeadLetter(str(item.message.topic), item.payload,
+                                    f"rejected by the store: {exc}"[:2000],
+                                    batch.received_at, batch.gateway)
+                batch = IngestBatch(batch.received_at, batch.gateway, dead_letters=(letter,),
+                                    ack_ids=batch.ack_ids, tenant=batch.tenant)
+                await self._write_retrying([batch])
+                written.append(batch)
+        return by_gateway(written)
+
+    async def _write_retrying(self, groups: Sequence[IngestBatch]) -> None:
+        delay = self.config.backoff_initial_s
+        while True:
+            try:
+                result = await self.sink.write_many(groups)
+                break
+            except StoreUnavailable as exc:
+                # Not acked: the messages stay ours at the broker (and in memory) meanwhile.
+                log.warning("%s: store unavailable (%s); retrying in %.1f s",
+                            self.config.worker_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.backoff_max_s)
+        self.stats.readings += sum(len(g.readings) for g in groups)
+        self.stats.stored += result.stored
+        self.stats.duplicates += result.duplicates
+        self.stats.dead_lettered += result.dead_lettered
+        log.debug("%s: %s", self.config.worker_id, result)
 
     async def _handle(self, topic_name: str, payload: bytes) -> IngestBatch:
         received_at = now_utc()
-        try:
-            return await handle(topic_name, payload, self.directory, received_at)
-        except StoreUnavailable:
-            raise
-        except Exception as exc:
-            # A bug must not poison the stream: keep the message for a human and move on.
-            log.exception("%s: handler failed on %s", self.config.worker_id, topic_name)
-            letter = DeadLetter(topic_name, payload, f"internal error: {type(exc).__name__}: "
-                                f"{exc}"[:2000], received_at)
-            return IngestBatch(received_at, None, dead_letters=(letter,))
+        delay = self.config.backoff_initial_s
+        while True:
+            try:
+                batch = await handle(topic_name, payload, self.directory, received_at)
+                if batch.dead_letters and self.directory.forget(batch.gateway):
+                    # A cached assignment may predate a new patient: judge again, fresh.
+                    batch = await handle(topic_name, payload, self.directory, received_at)
+                return batch
+            except StoreUnavailable as exc:
+                log.warning("%s: directory unavailable (%s); retrying in %.1f s",
+                            self.config.worker_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.backoff_max_s)
+            except Exception as exc:
+                # A bug must not poison the stream: keep the message for a human and move on.
+                log.exception("%s: handler failed on %s", self.config.worker_id, topic_name)
+                letter = DeadLetter(topic_name, payload, f"internal error: {type(exc).__name__}: "
+                                    f"{exc}"[:2000], received_at)
+                return IngestBatch(received_at, None, dead_letters=(letter,))
 
     async def _send_ack(self, client: aiomqtt.Client, batch: IngestBatch) -> None:
-        if batch.gateway is None or not batch.ack_ids:
-            return
+        assert batch.gateway is not None
         ack = Ack(msg_ids=batch.ack_ids)
         await client.publish(topic(batch.gateway, TopicKind.ACK), encode(ack), qos=1)
+
+
+def by_gateway(batches: Sequence[IngestBatch]) -> list[IngestBatch]:
+    """Merge batches per gateway (acks and the archive's gateway column are per gateway)."""
+    merged: dict[str | None, IngestBatch] = {}
+    for batch in batches:
+        seen = merged.get(batch.gateway)
+        merged[batch.gateway] = batch if seen is None else seen.merge(batch)
+    return list(merged.values())
 
 
 async def retire(config: IngestConfig) -> None:

@@ -14,7 +14,7 @@ import numpy.typing as npt
 from .af import is_af
 from .beats import detect
 from .quality import Quality, overall_quality, segment_bounds, segment_quality
-from .rr import rate_extremes
+from .rr import rate_extremes, rr_intervals
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -60,9 +60,9 @@ def analyze(
     beats = det.beats
     duration = x.size / fs
     bounds = segment_bounds(x.size, fs)
-    seg_q = segment_quality(x, fs, det.qrs_band, det.working_fs, beats) if x.size else []
+    seg_q = segment_quality(x, fs, det.qrs_band, det.working_fs, beats)
     quality = overall_quality(seg_q, duration)
-    rr = np.diff(beats) / fs if beats.size > 1 else np.zeros(0)
+    rr = rr_intervals(beats, fs)
     hr = 60.0 / float(np.median(rr)) if rr.size >= 2 else None
 
     good = np.zeros(x.size, dtype=bool)

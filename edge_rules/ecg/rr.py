@@ -1,20 +1,22 @@
-"""RR-interval helpers: intervals, ectopic-beat rejection, rate over sliding windows, pauses."""
+"""RR-interval helpers: intervals, ectopic-beat rejection, rate over sliding windows, pauses.
+
+They work on RR series from any source (our beats, or RR intervals a strap such as the Polar
+H10 reports itself).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 #: RR outside this range (s) cannot be a conducted beat pair (300 bpm … 20 bpm): artefact.
 PLAUSIBLE_RR_S = (0.2, 3.0)
-#: A premature beat: RR shorter than this fraction of the local median RR …
-PREMATURE_FRACTION = 0.85
-#: … followed by a compensatory RR longer than this fraction of it.
-COMPENSATORY_FRACTION = 1.10
+#: A premature beat: RR shorter than this fraction of the window's 75th-percentile RR.
+#: (The 75th percentile stays on the dominant rhythm even when a third of beats are ectopic.)
+PREMATURE_FRACTION = 0.8
 
 
 def rr_intervals(beats: npt.ArrayLike, fs: float) -> FloatArray:
@@ -23,29 +25,21 @@ def rr_intervals(beats: npt.ArrayLike, fs: float) -> FloatArray:
     return np.diff(b) / fs if b.size > 1 else np.zeros(0)
 
 
-def local_median(rr: FloatArray, span: int = 9) -> FloatArray:
-    if rr.size == 0:
-        return rr
-    return np.asarray(ndimage.median_filter(rr, size=min(span, rr.size), mode="nearest"))
-
-
 def ectopic_mask(rr: FloatArray) -> BoolArray:
-    """RR intervals to drop before rhythm analysis.
+    """RR intervals to drop before rhythm analysis of one window.
 
-    Drops implausible intervals and, around each premature beat (short RR followed by a
-    compensatory long RR, the classic PAC/PVC signature), both intervals of the pair.
+    Drops implausible intervals, every premature interval (< :data:`PREMATURE_FRACTION` ×
+    the window's 75th-percentile RR) and the interval after each (the compensatory pause of
+    a PAC/PVC, or the rest of an interval split by a false detection).
     """
     bad = (rr < PLAUSIBLE_RR_S[0]) | (rr > PLAUSIBLE_RR_S[1])
-    if rr.size < 3:
+    if rr.size - np.count_nonzero(bad) < 3:
         return np.asarray(bad)
-    med = local_median(rr)
-    premature = np.zeros(rr.size, dtype=bool)
-    premature[:-1] = (rr[:-1] < PREMATURE_FRACTION * med[:-1]) & (
-        rr[1:] > COMPENSATORY_FRACTION * med[1:]
-    )
-    pair = premature.copy()
-    pair[1:] |= premature[:-1]
-    return np.asarray(bad | pair)
+    reference = float(np.percentile(rr[~bad], 75))
+    premature = rr < PREMATURE_FRACTION * reference
+    drop = bad | premature
+    drop[1:] |= premature[:-1]
+    return np.asarray(drop)
 
 
 def rate_extremes(beats_s: FloatArray, window_s: float = 10.0) -> tuple[float | None, float | None]:

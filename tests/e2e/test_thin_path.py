@@ -72,14 +72,28 @@ count = {READINGS}
     ready = asyncio.Event()
     watcher = asyncio.create_task(watch_uplink(mosquitto, seen, ready))
     await asyncio.wait_for(ready.wait(), 10)
-    children: list[ManagedProcess] = [
-        spawn("ingest", homerpm("cloud", "ingest", "--id", "ingest-0", "--broker",
-                                f"mqtt://{mosquitto.host}:{mosquitto.port}", "--db", db_url),
-              tmp_path),
-        spawn("gateway", homerpm("gateway", "run", "--config", str(config)), tmp_path),
-    ]
+    ingest = spawn(
+        "ingest",
+        homerpm(
+            "-v",
+            "cloud",
+            "ingest",
+            "--id",
+            "ingest-0",
+            "--broker",
+            f"mqtt://{mosquitto.host}:{mosquitto.port}",
+            "--db",
+            db_url,
+        ),
+        tmp_path,
+    )
+    children: list[ManagedProcess] = [ingest]
     try:
-        deadline = time.monotonic() + 90
+        await asyncio.to_thread(ingest.wait_for_log, "subscribed", 120)
+        children.append(
+            spawn("gateway", homerpm("gateway", "run", "--config", str(config)), tmp_path)
+        )
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             for child in children:
                 assert child.proc.poll() is None, f"{child.name} died:\n{child.log()}"
@@ -97,14 +111,19 @@ count = {READINGS}
 
     app = create_app(CloudSettings(database_url=db_url))
     transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=transport, base_url="http://api"
-    ) as api:
-        token = (await api.post("/api/v1/auth/token",
-                                data={"username": "demo", "password": "demo"})).json()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://api") as api,
+    ):
+        token = (
+            await api.post("/api/v1/auth/token", data={"username": "demo", "password": "demo"})
+        ).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
-        page = (await api.get("/api/v1/patients/demo-patient-1/readings",
-                              params={"limit": 1000}, headers=headers)).json()
+        page = (
+            await api.get(
+                "/api/v1/patients/demo-patient-1/readings", params={"limit": 1000}, headers=headers
+            )
+        ).json()
     listed = [item["msg_id"] for item in page["items"]]
     assert len(listed) == READINGS
     assert len(set(listed)) == READINGS  # each msg_id exactly once

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from firmware_sim.services import Mosquitto
+from gateway.app import cancel_all
 from gateway.drain import AckHandler, Drainer, DrainSettings
 from gateway.outbox import AsyncOutbox, Caps, Outbox
 from gateway.status import StatusReporter
@@ -57,8 +60,7 @@ async def gateway(tmp_path: Path, broker: Mosquitto, resend_ms: int = 60_000,
                      tg.create_task(acks.run())]
             yield Gateway(outbox, uplink, drainer, acks)
             await uplink.go_offline()
-            for t in tasks:
-                t.cancel()
+            await cancel_all(tasks)
     finally:
         outbox.close()
 
@@ -184,3 +186,22 @@ async def test_broker_down_while_capturing_then_everything_arrives(
         await until(lambda: gw.acks.acked == 70, within=30)
         assert await depth(gw) == 0
     assert cloud.distinct() == {r.msg_id for r in before + during}
+
+
+async def test_cancel_ends_the_uplink_even_when_the_broker_hangs(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    settings = MqttSettings(host="127.0.0.1", port=mosquitto.port, client_id=GW,
+                            status_topic=topics.topic(GW, topics.TopicKind.STATUS),
+                            subscriptions=(), publish_timeout_s=1.0)
+    uplink = MqttUplink(settings, lambda: b"on", lambda: b"off")
+    task = asyncio.create_task(uplink.run())
+    await until(lambda: uplink.connected)
+    assert mosquitto.process is not None
+    os.kill(mosquitto.process.pid, signal.SIGSTOP)  # the DISCONNECT will never be answered
+    try:
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert task in done and task.cancelled()
+    finally:
+        os.kill(mosquitto.process.pid, signal.SIGCONT)

@@ -36,6 +36,7 @@ def start_worker(mosquitto: Mosquitto, db_url: str, workdir: Path, worker_id: st
     proc = spawn(f"{worker_id}-run{run}", [
         sys.executable, "-m", "cloud_api.ingest", "-v", "--id", worker_id,
         "--broker", f"mqtt://{mosquitto.host}:{mosquitto.port}", "--db", db_url,
+        "--tsdb", f"sqlite:{workdir}/tsdb.sqlite3",  # never the cwd-relative default
     ], workdir, env={"PYTHONPATH": str(REPO)})
     deadline = time.monotonic() + 20
     while "subscribed" not in proc.log():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 import aiomqtt
 import pytest
@@ -209,11 +209,11 @@ class FlakyStore(SqlStore):
         super().__init__(engine)
         self.failures = failures
 
-    async def write(self, batch: IngestBatch) -> WriteResult:
+    async def write_many(self, batches: Sequence[IngestBatch]) -> WriteResult:
         if self.failures > 0:
             self.failures -= 1
             raise StoreUnavailable("database restarting")
-        return await super().write(batch)
+        return await super().write_many(batches)
 
 
 async def test_failed_write_is_not_acked_and_is_redelivered(
@@ -238,10 +238,10 @@ async def test_failed_write_is_not_acked_and_is_redelivered(
 class RejectingStore(SqlStore):
     """Refuses any batch with readings, as a constraint violation would."""
 
-    async def write(self, batch: IngestBatch) -> WriteResult:
-        if batch.readings:
+    async def write_many(self, batches: Sequence[IngestBatch]) -> WriteResult:
+        if any(b.readings for b in batches):
             raise BatchRejected("IntegrityError: simulated constraint")
-        return await super().write(batch)
+        return await super().write_many(batches)
 
 
 async def test_batch_rejected_by_store_is_dead_lettered_not_looped(
@@ -300,3 +300,29 @@ async def test_queued_alert_overtakes_queued_readings(
                            .where(ReadingRow.received_at < alert_at))
     # FIFO would store all 40 readings first; alerts-first lets it overtake the backlog.
     assert before is not None and before < 10
+
+
+async def test_messages_are_batched_into_few_writes_and_every_one_is_acked(
+    engine: Engine, worker: IngestWorker, gateway: Gateway
+) -> None:
+    items = [bp(minutes=i) for i in range(40)]
+    gateway.client.pending_calls_threshold = 100
+    # Published concurrently: they reach the worker within its 200 ms batching window.
+    await asyncio.gather(*(gateway.publish(readings_payload(GW, i)) for i in items))
+    await gateway.wait_acked(i.msg_id for i in items)
+    assert count(engine, ReadingRow.msg_id) == 40
+    assert worker.stats.messages == 40
+    assert worker.stats.flushes < 40  # one write carried several messages
+
+
+def test_a_large_pending_batch_is_written_in_bounded_slices() -> None:
+    from cloud_api.ingest.batch import IngestBatch
+    from cloud_api.ingest.worker import _Pending, _Received
+
+    pending = _Pending()
+    for minutes in range(10):
+        batch = IngestBatch(T0, GW, readings=(bp(minutes=minutes), bp(minutes=minutes + 100)))
+        pending.add(_Received(None, b"", batch))  # type: ignore[arg-type]
+    first = pending.take(5)  # records: 2 per message → 3 messages reach the limit
+    assert len(first) == 3 and pending.size == 14
+    assert len(pending.take(100)) == 7 and pending.size == 0 and not pending.items

@@ -2,6 +2,9 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from edge_rules.ecg import EcgAnalysis, Quality, analyze
 from tests.edge_rules.ecg.synth import af_beats, ecg, regular_beats
@@ -81,3 +84,19 @@ def test_too_short() -> None:
     a = analyze(sig, FS)
     assert a.quality is Quality.TOO_SHORT
     assert not a.af_suspected
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    x=arrays(
+        np.float64,
+        st.integers(0, 4000),
+        elements=st.floats(-10, 10, allow_nan=False, allow_infinity=False),
+    ),
+    fs=st.sampled_from([130.0, 250.0, 360.0]),
+)
+def test_property_findings_only_on_good_quality(x: np.ndarray, fs: float) -> None:
+    a = analyze(x, fs)
+    assert a.beats.size == 0 or a.beats[-1] < x.size
+    if a.quality is not Quality.GOOD:
+        assert not a.af_suspected and a.pauses == () and a.af_windows == ()

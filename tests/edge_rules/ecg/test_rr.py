@@ -11,8 +11,9 @@ def test_rr_intervals_in_seconds() -> None:
 def test_ectopic_mask_drops_premature_and_compensatory_pair() -> None:
     rr = np.full(20, 0.8)
     rr[8], rr[9] = 0.5, 1.1
-    rr[15] = 0.1  # implausible
-    assert np.flatnonzero(ectopic_mask(rr)).tolist() == [8, 9, 15]
+    rr[15] = 0.1  # implausible: an extra detection splitting an interval, drop the rest too
+    assert np.flatnonzero(ectopic_mask(rr)).tolist() == [8, 9, 15, 16]
+    assert not ectopic_mask(np.full(20, 0.8)).any()
 
 
 def test_pauses() -> None:

@@ -1,0 +1,273 @@
+"""Cloud ingest end to end: ``python -m bench.ingest [--quick]``.
+
+Fleet generator (M simulated gateways, real SQLite outboxes, one MQTT connection each, split
+over ``--fleet-processes`` processes) → a private mosquitto → N ingest worker processes
+(``$share`` group, batching, ack after the durable write) → the relational archive (SQLite)
+and the time-series store (a private InfluxDB 1.6.7, or the embedded SQLite store).
+
+Reports sustained readings/s (unique readings / time from the first capture to the last e2e
+ack), p50/p99 capture→e2e-ack latency (an upper bound of publish-to-durable-write), readings
+per worker CPU-second (utime+stime of the worker processes from /proc), the exact loss count
+(deterministic msg_ids vs. what both stores hold) and the replayed duplicates absorbed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiomqtt
+from sqlalchemy import func, select
+
+from cloud_api.db.engine import make_engine
+from cloud_api.db.models import Organization, ReadingRow
+from cloud_api.tsdb.config import InfluxConfig
+from cloud_api.tsdb.influx_v1 import InfluxV1Store
+from cloud_api.tsdb.sqlite_store import SqliteStore
+from firmware_sim.fleet import FleetSpec, expected_ids, gateway_id, provision, readings_for
+from firmware_sim.services import Influxd, ManagedProcess, Mosquitto, spawn
+from vitals.topics import TopicKind, topic
+from vitals.wire import ReadingsBatch, encode
+
+REPO = Path(__file__).resolve().parents[1]
+CLI = "import sys; from vitals.cli import main; sys.exit(main(sys.argv[1:]))"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def start_worker(i: int, broker: Mosquitto, db_url: str, tsdb: list[str],
+                 workdir: Path) -> ManagedProcess:
+    proc = spawn(f"ingest-{i}", [
+        sys.executable, "-m", "cloud_api.ingest", "-v", "--id", f"ingest-{i}",
+        "--broker", f"mqtt://{broker.host}:{broker.port}", "--db", db_url, *tsdb,
+    ], workdir, env={"PYTHONPATH": str(REPO)})
+    deadline = time.monotonic() + 60
+    while "subscribed" not in proc.log():
+        if proc.proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"worker ingest-{i} did not start:\n{proc.log()}")
+        time.sleep(0.1)
+    return proc
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def count_series(args: argparse.Namespace, influx: Influxd | None, ts_path: Path,
+                       tenant: str) -> int:
+    if influx is not None:
+        async with InfluxV1Store(InfluxConfig(url=influx.url, database="bench")) as store:
+            return await store.count("bp", {"tenant": tenant})
+    local = await SqliteStore.open(str(ts_path))
+    try:
+        return await local.count("bp", {"tenant": tenant})
+    finally:
+        await local.aclose()
+
+
+async def preload(broker: Mosquitto, specs: list[FleetSpec], per_message: int) -> int:
+    """Publish every fleet reading straight to the broker (no outbox), as a backlog."""
+    sent = 0
+    async with aiomqtt.Client(broker.host, broker.port, identifier="bench-preload",
+                              protocol=aiomqtt.ProtocolVersion.V5, max_inflight_messages=200,
+                              socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]) as c:
+        c.pending_calls_threshold = 10_000
+        pending: list[asyncio.Task[None]] = []
+        for spec in specs:
+            for i in spec.indices:
+                gw = gateway_id(spec.prefix, i)
+                readings = list(readings_for(spec, i))
+                for k in range(0, len(readings), per_message):
+                    payload = encode(ReadingsBatch(gateway=gw, sent_at=datetime.now(UTC),
+                                                   items=tuple(readings[k:k + per_message])))
+                    pending.append(asyncio.create_task(
+                        c.publish(topic(gw, TopicKind.READINGS), payload, qos=1)))
+                    sent += 1
+                    if len(pending) >= 200:
+                        await asyncio.gather(*pending)
+                        pending = []
+        await asyncio.gather(*pending)
+    return sent
+
+
+def archived(db_url: str) -> int:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.scalar(select(func.count(ReadingRow.msg_id))) or 0)
+    finally:
+        engine.dispose()
+
+
+def run(args: argparse.Namespace) -> dict[str, float | int | str]:
+    shm = Path("/dev/shm")
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-",
+                                     dir=shm if shm.is_dir() else None) as tmp:
+        root = Path(tmp)
+        broker = Mosquitto(root / "mosquitto").start()
+        influx = Influxd(root / "influxd").start() if args.store == "influx" else None
+        workers: list[ManagedProcess] = []
+        fleets: list[ManagedProcess] = []
+        try:
+            db_url = f"sqlite:///{root}/cloud.db"
+            ts_path = root / "tsdb.sqlite3"
+            if influx is not None:
+                asyncio.run(_create_db(influx))
+                tsdb = ["--tsdb", "influx", "--influx-url", influx.url, "--influx-db", "bench"]
+            else:
+                tsdb = ["--tsdb", f"sqlite:{ts_path}"]
+            per = args.gateways // args.fleet_processes
+            specs = [FleetSpec(gateways=per, readings_per_gateway=args.readings_per_gateway,
+                               host=broker.host, port=broker.port, seed=args.seed,
+                               first=k * per, replay_fraction=args.replay)
+                     for k in range(args.fleet_processes)]
+            for spec in specs:
+                provision(db_url, spec)
+            workers = [start_worker(i, broker, db_url, tsdb, root)
+                       for i in range(args.workers)]
+            if args.mode == "drain":
+                return drain(args, broker, workers, specs, db_url, tsdb, root, influx, ts_path)
+            cpu0 = [cpu_seconds(w.pid) for w in workers]
+            started = time.monotonic()
+            for k, spec in enumerate(specs):
+                fleets.append(spawn(f"fleet-{k}", [
+                    sys.executable, "-c", CLI, "sim", "fleet", "--gateways", str(spec.gateways),
+                    "--readings-per-gateway", str(spec.readings_per_gateway),
+                    "--broker", f"mqtt://{broker.host}:{broker.port}", "--seed", str(args.seed),
+                    "--first", str(spec.first), "--replay", str(args.replay),
+                    "--rate", str(args.rate / args.fleet_processes),
+                    "--workdir", str(root / f"fleet-{k}"),
+                    "--latency-out", str(root / f"latency-{k}.json"),
+                    "--timeout", str(args.timeout),
+                ], root, env={"PYTHONPATH": str(REPO)}))
+            for fleet in fleets:
+                if fleet.proc.wait(args.timeout + 30) != 0:
+                    raise RuntimeError(f"fleet failed:\n{fleet.log()}")
+            elapsed = time.monotonic() - started
+            fleet_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)  # the fleets were waited
+            cpu = sum(cpu_seconds(w.pid) - c for w, c in zip(workers, cpu0, strict=True))
+            results = [json.loads(f.log().strip().splitlines()[-1]) for f in fleets]
+            latencies = [x for k in range(len(fleets))
+                         for x in json.loads((root / f"latency-{k}.json").read_text())]
+            expected = set().union(*(expected_ids(s) for s in specs))
+            engine = make_engine(db_url)
+            with engine.connect() as conn:
+                archived = set(conn.scalars(select(ReadingRow.msg_id)).all())
+                org_id = conn.scalar(select(func.min(Organization.id)))
+            engine.dispose()
+            in_series = asyncio.run(count_series(args, influx, ts_path, str(org_id)))
+            replayed = sum(int(r["replayed"]) for r in results)
+            fleet_s = max(float(r["duration_s"]) for r in results)
+            lost_archive = len(expected - archived)
+            return {
+                "gateways": args.gateways, "workers": args.workers,
+                "time_series_store": "influxdb-1.6.7" if influx else "sqlite",
+                "archive": "sqlite", "readings": len(expected),
+                "readings_per_s": round(len(expected) / fleet_s, 1),
+                "wall_s": round(elapsed, 2),
+                "p50_ms": round(percentile(latencies, 0.50), 1),
+                "p99_ms": round(percentile(latencies, 0.99), 1),
+                "mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
+                "readings_per_worker_cpu_s": round((len(expected) + replayed) / cpu, 1),
+                "worker_cpu_s": round(cpu, 2),
+                "fleet_cpu_s": round(fleet_cpu.ru_utime + fleet_cpu.ru_stime, 2),
+                "lost": max(lost_archive, len(expected) - in_series),
+                "lost_archive": lost_archive, "lost_series": len(expected) - in_series,
+                "extra_rows": len(archived - expected),
+                "duplicates_absorbed": replayed if in_series == len(expected) else 0,
+                "duplicates_replayed": replayed,
+            }
+        finally:
+            for proc in (*fleets, *workers):
+                if proc.proc.poll() is None:
+                    proc.stop()
+            if influx is not None:
+                influx.stop()
+            broker.stop()
+
+
+def drain(args: argparse.Namespace, broker: Mosquitto, workers: list[ManagedProcess],
+          specs: list[FleetSpec], db_url: str, tsdb: list[str], root: Path,
+          influx: Influxd | None, ts_path: Path) -> dict[str, float | int | str]:
+    """Backlog drain: workers stopped (sessions kept), the broker filled, workers started;
+    the ingest tier's own ceiling, without the fleet simulator competing for the CPU."""
+    for w in workers:
+        w.stop()  # SIGTERM: clean disconnect, the persistent session stays
+    messages = asyncio.run(preload(broker, specs, args.per_message))
+    expected = set().union(*(expected_ids(s) for s in specs))
+    workers[:] = [start_worker(i, broker, db_url, tsdb, root) for i in range(args.workers)]
+    cpu0 = [cpu_seconds(w.pid) for w in workers]
+    started = time.monotonic()
+    while archived(db_url) < len(expected) and time.monotonic() - started < args.timeout:
+        time.sleep(0.2)
+    elapsed = time.monotonic() - started
+    cpu = sum(cpu_seconds(w.pid) - c for w, c in zip(workers, cpu0, strict=True))
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        ids = set(conn.scalars(select(ReadingRow.msg_id)).all())
+        org_id = conn.scalar(select(func.min(Organization.id)))
+    engine.dispose()
+    in_series = asyncio.run(count_series(args, influx, ts_path, str(org_id)))
+    return {
+        "mode": "drain", "gateways": args.gateways, "workers": args.workers,
+        "time_series_store": "influxdb-1.6.7" if influx else "sqlite", "archive": "sqlite",
+        "readings": len(expected), "messages": messages,
+        "readings_per_s": round(len(expected) / elapsed, 1),
+        "readings_per_worker_cpu_s": round(len(expected) / cpu, 1),
+        "worker_cpu_s": round(cpu, 2),
+        "lost": max(len(expected - ids), len(expected) - in_series),
+    }
+
+
+async def _create_db(influx: Influxd) -> None:
+    async with InfluxV1Store(InfluxConfig(url=influx.url, database="bench")) as store:
+        await store.ensure_database()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small run (< 1 min)")
+    parser.add_argument("--gateways", type=int, default=100)
+    parser.add_argument("--readings-per-gateway", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--fleet-processes", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=0.0, help="fleet readings/s (0 = flat out)")
+    parser.add_argument("--replay", type=float, default=0.1, help="share replayed as duplicates")
+    parser.add_argument("--store", choices=["influx", "sqlite"], default="influx")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--mode", choices=["fleet", "drain"], default="fleet",
+                        help="fleet: live end to end; drain: workers empty a preloaded backlog")
+    parser.add_argument("--per-message", type=int, default=200,
+                        help="readings per message in drain mode (the gateway's batch size)")
+    parser.add_argument("--timeout", type=float, default=900.0)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.gateways, args.readings_per_gateway, args.timeout = 20, 500, 45.0
+    figures = run(args)
+    print(f"{'figure':<28} value")
+    for key, value in figures.items():
+        print(f"{key:<28} {value}")
+    print(json.dumps(figures))
+    return 0 if figures["lost"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
