@@ -137,21 +137,32 @@ export async function patientPage(main, pid) {
 async function thresholdsCard(pid) {
   const card = h("section", { class: "card", id: "thresholds" }, h("h2", {}, t("thresholds")));
   if (!(await has("/api/v1/patients/{patient_id}/thresholds"))) { card.append(notAvailable()); return card; }
-  try {
-    const th = await api(`/api/v1/patients/${encodeURIComponent(pid)}/thresholds`);
-    const current = th.current?.clinician?.rules ?? {};
-    const area = h("textarea", { rows: 8, style: "width:100%", "aria-label": t("thresholds") }, JSON.stringify(current, null, 2));
-    const reason = h("input", { "aria-label": "reason", placeholder: "reason", style: "width:100%" });
-    const msg = h("p", { role: "status" });
-    const save = h("button", { type: "button", onclick: async () => {
-      try {
-        await api(`/api/v1/patients/${encodeURIComponent(pid)}/thresholds/clinician`, { method: "PUT",
-          body: { rules: JSON.parse(area.value), reason: reason.value } });
-        msg.textContent = "✓";
-      } catch (e) { msg.textContent = e.detail ? JSON.stringify(e.detail) : String(e); msg.className = "err"; }
-    } }, "Save");
-    card.append(area, reason, save, msg);
-  } catch (e) { card.append(h("p", { class: "na" }, String(e.detail || e))); }
+  const path = `/api/v1/patients/${encodeURIComponent(pid)}/thresholds`;
+  let th;
+  try { th = await api(path); } catch (e) { card.append(h("p", { class: "na" }, String(e.detail || e))); return card; }
+  const cur = th.current?.clinician;
+  card.append(h("p", { class: "legend" }, cur
+    ? `${t("th.version")} ${cur.version} · ${cur.author} · ${fmtTime(cur.effective_at)} · ${cur.reason}`
+    : t("th.defaults")));
+  // Per-rule overrides as JSON (the rule engine validates them; see docs/rules.md).
+  const area = h("textarea", { id: "th-rules", rows: 8, style: "width:100%;font-family:monospace", "aria-label": t("th.rules") },
+    JSON.stringify(cur?.rules ?? {}, null, 2));
+  const reason = h("input", { id: "th-reason", style: "width:100%", required: true });
+  const msg = h("p", { role: "status" });
+  const save = h("button", { type: "button", onclick: async () => {
+    msg.className = ""; msg.textContent = "";
+    let rules;
+    try { rules = JSON.parse(area.value); } catch { msg.className = "err"; msg.textContent = t("th.badjson"); return; }
+    if (!reason.value.trim()) { msg.className = "err"; msg.textContent = t("th.needreason"); return; }
+    try {
+      const out = await api(`${path}/clinician`, { method: "PUT", body: { rules, reason: reason.value.trim() } });
+      msg.textContent = `✓ ${t("th.version")} ${out.current?.clinician?.version ?? ""} · ` +
+        (out.pushes || []).map((p) => `${p.gateway_id}: ${p.status}`).join(", ");
+    } catch (e) { msg.className = "err"; msg.textContent = typeof e.detail === "string" ? e.detail : JSON.stringify(e.detail); }
+  } }, t("th.save"));
+  card.append(h("label", { for: "th-rules" }, t("th.rules")), area,
+    h("label", { for: "th-reason" }, t("th.reason")), reason, h("p", {}, save), msg,
+    th.pushes?.length ? h("p", { class: "legend" }, th.pushes.map((p) => `${p.gateway_id} v${p.version}: ${p.status}${p.last_error ? ` (${p.last_error})` : ""}`).join(" · ")) : null);
   return card;
 }
 
