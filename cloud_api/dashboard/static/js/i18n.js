@@ -36,7 +36,7 @@ const TABLE = {
     fleet: "Gateways", online: "online", battery: "Battery", firmware: "Firmware", outbox: "Outbox",
     "fam.title": "My readings", "fam.alerts": "Active alerts", "fam.noalerts": "No active alerts.",
     "fam.call": "If you feel unwell, call your clinic or emergency services.",
-    back: "Back", "forbidden": "Not found, or you may not see this patient.",
+    back: "Back", "role.forbidden": "Your role may not open this page (organisation administrators only).", "forbidden": "Not found, or you may not see this patient.",
   },
   zh: {
     skip: "跳到正文", "nav.patients": "患者", "nav.inbox": "告警", "nav.referrals": "转诊",
@@ -74,7 +74,7 @@ const TABLE = {
     fleet: "网关", online: "在线", battery: "电量", firmware: "固件", outbox: "待发队列",
     "fam.title": "我的测量", "fam.alerts": "当前告警", "fam.noalerts": "当前没有告警。",
     "fam.call": "如感觉不适，请联系您的诊所或拨打急救电话。",
-    back: "返回", forbidden: "未找到，或您无权查看该患者。",
+    back: "返回", "role.forbidden": "您的角色无权打开此页面（仅限机构管理员）。", forbidden: "未找到，或您无权查看该患者。",
   },
 };
 

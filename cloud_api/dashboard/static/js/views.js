@@ -254,7 +254,7 @@ export async function fleetPage(main) {
       h("tbody", {}, gws.map((g) => h("tr", {}, h("td", {}, g.id, g.label ? ` (${g.label})` : ""),
         h("td", {}, get(g, "presence") !== "–" ? get(g, "presence") : g.credential ?? "–"),
         h("td", {}, get(g, "outbox_depth")), h("td", {}, get(g, "battery_pct")), h("td", {}, get(g, "firmware"))))))));
-  } catch (e) { main.append(h("p", { class: "na" }, String(e.detail || e))); }
+  } catch (e) { main.append(h("p", { class: "na" }, e.status === 403 ? t("role.forbidden") : String(e.detail || e))); }
 }
 
 // ---------- referrals / consortium ----------
