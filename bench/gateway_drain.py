@@ -61,8 +61,9 @@ def outbox_write_rates(
     return {"single_commits_per_s": round(single), "group_commit_readings_per_s": round(group)}
 
 
-async def fake_cloud(port: int, ready: asyncio.Event) -> None:
-    """Ack every batch by msg_id (json.loads only: this measures the gateway, not pydantic)."""
+async def fake_cloud(port: int, ready: asyncio.Event, seen: set[str] | None = None) -> None:
+    """Ack every batch by msg_id (json.loads only: this measures the gateway, not pydantic);
+    ``seen`` collects the distinct msg_ids received."""
     async with aiomqtt.Client("127.0.0.1", port, identifier="bench-cloud",
                               protocol=aiomqtt.ProtocolVersion.V5) as client:
         client.pending_calls_threshold = 10_000
@@ -72,6 +73,8 @@ async def fake_cloud(port: int, ready: asyncio.Event) -> None:
         async for msg in client.messages:
             items = json.loads(msg.payload)["items"]  # type: ignore[arg-type]
             ids = tuple(item["msg_id"] for item in items)
+            if seen is not None:
+                seen.update(ids)
             await client.publish(ack_topic, encode(Ack(msg_ids=ids)), qos=1)
 
 
@@ -94,7 +97,8 @@ async def drain(workdir: Path, n: int) -> dict[str, float]:
         config.write_text(f'gateway_id = "{GW}"\n[mqtt]\nurl = "mqtt://127.0.0.1:{broker.port}"\n'
                           f'[outbox]\npath = "{db}"\n')
         ready = asyncio.Event()
-        cloud = asyncio.create_task(fake_cloud(broker.port, ready))
+        seen: set[str] = set()
+        cloud = asyncio.create_task(fake_cloud(broker.port, ready, seen))
         await ready.wait()
         start = time.perf_counter()
         gw = spawn("gateway", [sys.executable, "-m", "gateway", "--config", str(config)],
@@ -114,7 +118,7 @@ async def drain(workdir: Path, n: int) -> dict[str, float]:
             cloud.cancel()
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
                 await cloud
-        return {"readings": n, "drain_s": round(elapsed, 2),
+        return {"readings": n, "lost": n - len(seen), "drain_s": round(elapsed, 2),
                 "drain_readings_per_s": round(n / elapsed), "gateway_rss_mb": round(hwm, 1)}
     finally:
         broker.stop()

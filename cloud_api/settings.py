@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,28 @@ class CloudSettings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, description="failures before lock-out")
     login_lockout_s: float = Field(default=300.0, ge=0, description="lock-out duration")
     migrate_on_start: bool = Field(default=True, description="run Alembic upgrade at start-up")
+    refresh_ttl_s: int = Field(default=14 * 24 * 3600, ge=300, description="refresh token life")
+    # Broker: where provisioning writes mosquitto's password_file / acl_file, and how it
+    # tells the broker to reload them (SIGHUP to the pid in the pid file, or a command).
+    broker_auth_dir: Path | None = Field(default=None, description="mosquitto auth file dir")
+    broker_pid_file: Path | None = Field(default=None, description="mosquitto pid file")
+    broker_reload_command: str | None = Field(
+        default=None, description="run after rewriting the files, e.g. 'systemctl reload mosquitto'"
+    )
+    broker_public_url: str = Field(
+        default="mqtts://localhost:8883", description="broker URL written into gateway bundles"
+    )
+    broker_ca_file: Path | None = Field(default=None, description="CA cert put into bundles")
+    broker_services: dict[str, str] = Field(
+        default={"svc-ingest": "ingest", "svc-api": "api"},
+        description="service account → role (ingest | api) for the ACL",
+    )
+    # How the API itself publishes retained configs (svc-api account). Unset: configs are
+    # staged as pending and published once it is set.
+    config_mqtt_url: str | None = Field(
+        default=None, description="mqtt://svc-api:pw@host:1883 (HOMERPM_CONFIG_MQTT_URL)"
+    )
+    config_retry_s: float = Field(default=30.0, gt=0, description="retry pending config pushes")
 
     def token_key(self) -> str:
         """The JWT key; generated once per process when none is configured."""

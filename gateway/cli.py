@@ -53,20 +53,21 @@ class _Status:
         age_s = None
         if stats.oldest_created_ms is not None:
             age_s = round(time.time() - stats.oldest_created_ms / 1000, 1)
-        config_version = json.loads(meta["down_config"])["version"] if "down_config" in meta \
-            else None
+        def version(key: str) -> int | None:
+            return int(json.loads(meta[key])["version"]) if key in meta else None
         figures = {
             "gateway": cfg.gateway_id, "outbox": str(cfg.outbox.path),
             "depth": stats.depth, "alerts": stats.alerts, "bytes": stats.bytes,
             "unacked": stats.unacked, "oldest_age_s": age_s,
             "evicted_total": stats.evicted_total, "rejected_inbound": rejects,
-            "config_version": config_version,
+            "config_version": version("applied_config"),
+            "config_received_version": version("down_config"),
         }
         if args.json:
             print(json.dumps(figures))
         else:
             for key, value in figures.items():
-                print(f"{key:>17}: {value}")
+                print(f"{key:>23}: {value}")
         return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -87,6 +87,47 @@ class OutboxConfig(_Section):
     max_unacked: int = Field(20_000, ge=0, description="stop draining beyond this; 0 = no cap")
 
 
+class RulesSection(_Section):
+    """Edge rules; the downlink config may replace profile and patients at runtime."""
+
+    path: Path | None = Field(None, description="rule files (file or dir); default: shipped")
+    profile: str | None = Field(None, description="site profile, e.g. china_esc or aha")
+    tick_s: float = Field(30.0, gt=0, le=60, description="no-reading evaluation interval")
+    patients: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="pseudonym → timezone, quiet_hours, overrides")
+    enabled: bool = True
+
+
+class WebhookConfig(_Section):
+    url: str | None = Field(None, description="POST alerts here (http:// or https://)")
+    secret: str | None = Field(None, description="HMAC-SHA256 key for X-HomeRPM-Signature")
+    min_severity: Literal["info", "warning", "urgent"] = "urgent"
+    timeout_s: float = Field(5.0, gt=0)
+    backoff_max_s: float = Field(300.0, gt=0)
+    max_attempts: int = Field(20, ge=1, description="then the delivery is logged as failed")
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class StatusPageConfig(_Section):
+    enabled: bool = True
+    host: str = Field("0.0.0.0", description="listen address (LAN); 127.0.0.1 = this Pi only")
+    port: int = Field(8080, ge=0, le=65535, description="0 = any free port (tests)")
+
+
+class BluetoothConfig(_Section):
+    adapter: str = "hci0"
+    cursors_path: Path | None = Field(None, description="default: next to the outbox file")
+
+
+SimKind = Literal["scenario", "gatt", "records"]
+
+
 class DeviceConfig(_Section):
     id: str | None = Field(None, min_length=1, max_length=64, description="default: kind-N")
     kind: ReadingKind
@@ -97,18 +138,32 @@ class DeviceConfig(_Section):
     model: str | None = Field(None, max_length=64)
     serial: str | None = Field(None, max_length=64)
     # Simulated devices only:
-    interval_s: float = Field(60.0, gt=0, description="simulated: seconds between readings")
+    interval_s: float = Field(60.0, ge=0, description="simulated: seconds between readings")
     scenario: Literal["normal", "elevated", "hypertensive", "crisis", "hypotensive"] = "normal"
     seed: int | None = Field(None, description="simulated: random seed (reproducible values)")
     count: int = Field(0, ge=0, description="simulated: stop after this many; 0 = forever")
+    simulator: SimKind | None = Field(
+        None, description="scenario (BP only, default for BP) or gatt (firmware_sim GATT model"
+                          " through the in-memory BLE transport; the default for other kinds)")
+    ecg_segment_s: float = Field(30.0, ge=5, le=60, description="ECG strip length (AF: 30 s)")
 
     @model_validator(mode="after")
     def _one_source(self) -> DeviceConfig:
         if self.simulated == (self.address is not None):
             raise ValueError("set exactly one of simulated = true or address = '...'")
-        if self.simulated and self.kind is not ReadingKind.BLOOD_PRESSURE:
-            raise ValueError(f"no simulator for {self.kind.value} yet (only blood_pressure)")
+        bp_only = ("scenario", "records")
+        if self.simulator in bp_only and self.kind is not ReadingKind.BLOOD_PRESSURE:
+            raise ValueError(f"simulator = {self.simulator!r} exists for blood_pressure only;"
+                             " use 'gatt'")
+        if self.simulator is not None and not self.simulated:
+            raise ValueError("simulator applies to simulated devices only")
         return self
+
+    @property
+    def sim(self) -> SimKind:
+        if self.simulator is not None:
+            return self.simulator
+        return "scenario" if self.kind is ReadingKind.BLOOD_PRESSURE else "gatt"
 
 
 class GatewayConfig(BaseSettings):
@@ -121,6 +176,10 @@ class GatewayConfig(BaseSettings):
     mqtt: MqttConfig = MqttConfig()
     outbox: OutboxConfig = OutboxConfig()
     devices: tuple[DeviceConfig, ...] = ()
+    rules: RulesSection = RulesSection()
+    webhook: WebhookConfig = WebhookConfig()
+    status_page: StatusPageConfig = StatusPageConfig()
+    bluetooth: BluetoothConfig = BluetoothConfig()
 
     @field_validator("devices")
     @classmethod
@@ -144,6 +203,10 @@ class GatewayConfig(BaseSettings):
         dupes = sorted({i for i in ids if i is not None and ids.count(i) > 1})
         if dupes:
             raise ValueError(f"duplicate device ids: {', '.join(dupes)}")
+        addrs = [d.address.upper() for d in self.devices if d.address]
+        dupes = sorted({a for a in addrs if addrs.count(a) > 1})
+        if dupes:
+            raise ValueError(f"duplicate device addresses: {', '.join(dupes)}")
         return self
 
     @classmethod
@@ -169,10 +232,26 @@ def load_config(path: str | Path) -> GatewayConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
-        return GatewayConfig(**data)
+        cfg = GatewayConfig(**data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors(include_url=False):
             where = ".".join(str(p) for p in err["loc"]) or "(top level)"
             lines.append(f"  {where}: {err['msg']}")
         raise ConfigError(f"{path}: invalid configuration:\n" + "\n".join(lines)) from None
+    check_rules(cfg, str(path))
+    return cfg
+
+
+def check_rules(cfg: GatewayConfig, where: str = "config") -> None:
+    """Build the ``[rules]`` once so a bad profile or override fails at start, by key."""
+    if not cfg.rules.enabled:
+        return
+    from edge_rules.ruleset import RuleSetError  # edge_rules is a gateway dependency
+    from gateway.rules import load_rules_config
+
+    try:
+        load_rules_config(str(cfg.rules.path) if cfg.rules.path else None, cfg.rules.profile,
+                          cfg.rules.patients)
+    except (RuleSetError, OSError) as exc:
+        raise ConfigError(f"{where}: invalid configuration:\n  rules: {exc}") from None

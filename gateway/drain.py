@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -107,8 +108,11 @@ class Drainer:
 
     async def _idle(self) -> None:
         self._wake.clear()
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation
+        # that arrives as the awaited future completes (CPython gh-86296), hanging shutdown.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.settings.idle_poll_s)
+            async with asyncio.timeout(self.settings.idle_poll_s):
+                await self._wake.wait()
 
     async def _publish(self, batch: Batch, window: asyncio.Semaphore) -> None:
         try:
@@ -130,8 +134,12 @@ class Drainer:
 class AckHandler:
     """Consume inbound messages: acks delete rows; config is stored (applied later)."""
 
-    def __init__(self, gateway: str, outbox: AsyncOutbox, uplink: Uplink) -> None:
+    def __init__(
+        self, gateway: str, outbox: AsyncOutbox, uplink: Uplink,
+        on_config: Callable[[ConfigMessage, bytes, str], Awaitable[object]] | None = None,
+    ) -> None:
         self.gateway = gateway
+        self.on_config = on_config
         self.outbox = outbox
         self.uplink = uplink
         self.acked = 0
@@ -154,10 +162,12 @@ class AckHandler:
         if isinstance(message, Ack) and parsed.kind is topics.TopicKind.ACK:
             self.acked += await self.outbox.ack(message.msg_ids)
         elif isinstance(message, ConfigMessage) and parsed.kind is topics.TopicKind.CONFIG:
-            # Stored so it survives restarts; applying it (rules, devices) comes later.
+            # The last one received is kept as is; the applier validates and applies it.
             await self.outbox.set_meta("down_config", message.model_dump_json())
             self.config = message
             log.info("received config version %d", message.version)
+            if self.on_config is not None:
+                await self.on_config(message, payload, topic)
         else:
             reason = f"unexpected {message.type} message on {parsed.kind.value}"
             log.warning("rejected inbound message on %s: %s", topic, reason)

@@ -78,6 +78,9 @@ CREATE TABLE IF NOT EXISTS rejects (
 
 _MAX_REJECTS = 1000
 
+#: meta key of the edge-rule engine state (``edge_rules.state.state_to_json``).
+RULES_STATE = "rules_state"
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -133,11 +136,16 @@ class Outbox:
 
     # -- writes ------------------------------------------------------------------------
 
-    def put(self, reading: Reading, alerts: Sequence[Alert] = (), now: int | None = None) -> None:
-        """Store a reading and the alerts it caused, atomically."""
+    def put(
+        self, reading: Reading, alerts: Sequence[Alert] = (), now: int | None = None,
+        state: str | None = None,
+    ) -> None:
+        """Store a reading and the alerts it caused, atomically — and, when given, the rule
+        engine's ``state`` (meta ``rules_state``) in the same transaction, so a restart
+        neither re-fires nor forgets an alert."""
         items: list[tuple[Kind, str, BaseModel]] = [(Kind.READING, reading.msg_id, reading)]
         items += [(Kind.ALERT, a.msg_id, a) for a in alerts]
-        self._insert(items, now)
+        self._insert(items, now, state)
 
     def put_many(
         self, captured: Sequence[tuple[Reading, Sequence[Alert]]], now: int | None = None
@@ -154,11 +162,17 @@ class Outbox:
     def put_event(self, event: GatewayEvent, now: int | None = None) -> None:
         self._insert([(Kind.EVENT, event.msg_id, event)], now)
 
-    def put_alerts(self, alerts: Sequence[Alert], now: int | None = None) -> None:
-        """Alerts not tied to a new reading (e.g. a rule clearing on a timer)."""
-        self._insert([(Kind.ALERT, a.msg_id, a) for a in alerts], now)
+    def put_alerts(
+        self, alerts: Sequence[Alert], now: int | None = None, state: str | None = None
+    ) -> None:
+        """Alerts not tied to a new reading (e.g. a rule clearing on a timer), with the rule
+        engine's state in the same transaction when given."""
+        self._insert([(Kind.ALERT, a.msg_id, a) for a in alerts], now, state)
 
-    def _insert(self, items: Iterable[tuple[Kind, str, BaseModel]], now: int | None) -> None:
+    def _insert(
+        self, items: Iterable[tuple[Kind, str, BaseModel]], now: int | None,
+        state: str | None = None,
+    ) -> None:
         now = now_ms() if now is None else now
         rows = []
         for kind, msg_id, model in items:
@@ -172,7 +186,9 @@ class Outbox:
                 rows,
             )
             complete = cur.rowcount == len(rows)
-        if complete:
+            if state is not None:
+                self._set_meta(RULES_STATE, state)
+        if complete or not rows:
             self._bytes += sum(r[4] for r in rows)
         else:  # some were duplicates; recount exactly
             self._bytes = self._total_bytes()
@@ -382,8 +398,10 @@ class AsyncOutbox:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, fn, *args)
 
-    async def put(self, reading: Reading, alerts: Sequence[Alert] = ()) -> None:
-        await self._call(self.sync.put, reading, tuple(alerts))
+    async def put(
+        self, reading: Reading, alerts: Sequence[Alert] = (), state: str | None = None
+    ) -> None:
+        await self._call(self.sync.put, reading, tuple(alerts), None, state)
 
     async def put_many(self, captured: Sequence[tuple[Reading, Sequence[Alert]]]) -> None:
         await self._call(self.sync.put_many, captured)
@@ -391,8 +409,14 @@ class AsyncOutbox:
     async def put_event(self, event: GatewayEvent) -> None:
         await self._call(self.sync.put_event, event)
 
-    async def put_alerts(self, alerts: Sequence[Alert]) -> None:
-        await self._call(self.sync.put_alerts, tuple(alerts))
+    async def put_alerts(self, alerts: Sequence[Alert], state: str | None = None) -> None:
+        await self._call(self.sync.put_alerts, tuple(alerts), None, state)
+
+    async def get_meta(self, key: str) -> str | None:
+        return await self._call(self.sync.get_meta, key)
+
+    async def rejects(self) -> list[tuple[str, str, bytes]]:
+        return await self._call(self.sync.rejects)
 
     async def next_batch(self, limit: int, resend_only: bool = False) -> list[Row]:
         return await self._call(self.sync.next_batch, limit, None, resend_only)

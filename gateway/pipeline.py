@@ -8,6 +8,7 @@ page later) *after* they are durably in the outbox.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
@@ -25,12 +26,26 @@ log = logging.getLogger(__name__)
 class RuleEvaluator(Protocol):
     def evaluate(self, reading: Reading, now: datetime) -> list[Alert]: ...
 
+    def tick(self, now: datetime) -> list[Alert]:
+        """Evaluate with no new reading (timers: stale data, confirmation windows)."""
+        ...
+
+    def snapshot(self) -> str | None:
+        """Engine state to persist with the outbox rows (None: nothing changed / stateless)."""
+        ...
+
 
 class NoRules:
-    """The default until the edge-rule engine is plugged in: never alerts."""
+    """Never alerts (tests, or a gateway run without rules)."""
 
     def evaluate(self, reading: Reading, now: datetime) -> list[Alert]:
         return []
+
+    def tick(self, now: datetime) -> list[Alert]:
+        return []
+
+    def snapshot(self) -> str | None:
+        return None
 
 
 class LocalSink(Protocol):
@@ -60,6 +75,8 @@ class Pipeline:
         on_stored: Callable[[], None] = lambda: None,
         sink_min_severity: Severity = Severity.URGENT,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_item: Callable[[Captured], None] = lambda item: None,
+        on_alerts: Callable[[Sequence[Alert]], None] = lambda alerts: None,
     ) -> None:
         self.outbox = outbox
         self.rules: RuleEvaluator = rules or NoRules()
@@ -67,6 +84,8 @@ class Pipeline:
         self.on_stored = on_stored
         self.sink_min_severity = sink_min_severity
         self.clock = clock
+        self.on_item = on_item  # e.g. the local status page's "last readings"
+        self.on_alerts = on_alerts
         self.stored = 0
 
     async def submit(self, item: Captured) -> list[Alert]:
@@ -75,6 +94,7 @@ class Pipeline:
             await self.outbox.put_event(item)
             self.stored += 1
             self.on_stored()
+            self.on_item(item)
             return []
         now = self.clock()
         try:
@@ -86,13 +106,41 @@ class Pipeline:
                 msg_id=new_msg_id(), at=now, code="rule_error", device=item.device.key,
                 detail={"reading": item.msg_id, "error": repr(exc)[:500]},
                 simulated=item.simulated))
-        await self.outbox.put(item, alerts)
+        # Reading, its alerts and the engine state: one transaction (restart = no re-fire).
+        await self.outbox.put(item, alerts, state=self.rules.snapshot())
         self.stored += 1
         self.on_stored()
+        self.on_item(item)
+        await self._alerts_to_sinks(alerts)
+        return alerts
+
+    async def tick(self) -> list[Alert]:
+        """Timer evaluation without readings; alerts and state stored together."""
+        now = self.clock()
+        try:
+            alerts = list(self.rules.tick(now))
+        except Exception:
+            log.exception("rule tick failed")
+            return []
+        state = self.rules.snapshot()
+        if alerts or state is not None:
+            await self.outbox.put_alerts(alerts, state=state)
+        if alerts:
+            self.on_stored()
+            await self._alerts_to_sinks(alerts)
+        return alerts
+
+    async def tick_forever(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            await self.tick()
+
+    async def _alerts_to_sinks(self, alerts: Sequence[Alert]) -> None:
+        if alerts:
+            self.on_alerts(alerts)
         for alert in alerts:
             if alert.severity >= self.sink_min_severity:
                 await self._to_sinks(alert)
-        return alerts
 
     async def _to_sinks(self, alert: Alert) -> None:
         for sink in self.sinks:

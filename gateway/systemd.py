@@ -9,8 +9,12 @@ STOPPING=1 on shutdown. Outside systemd every call is a no-op.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
 
 
 def notify(state: str) -> bool:
@@ -35,11 +39,26 @@ def watchdog_interval_s() -> float | None:
     return int(usec) / 2_000_000
 
 
-async def watchdog() -> None:
-    """Ping the systemd watchdog from the event loop for as long as it runs."""
-    interval = watchdog_interval_s()
+async def watchdog(
+    probe: Callable[[], Awaitable[object]] | None = None, interval_s: float | None = None
+) -> None:
+    """Ping the systemd watchdog while the gateway is alive.
+
+    Pinged from the event loop, so a hung loop stops the pings; and only after ``probe``
+    (a round trip through the outbox thread) answered within the interval, so a wedged
+    database thread stops them too. systemd then kills and restarts us; the outbox makes
+    that lossless.
+    """
+    interval = interval_s if interval_s is not None else watchdog_interval_s()
     if interval is None:
         return
     while True:
-        notify("WATCHDOG=1")
+        try:
+            if probe is not None:
+                await asyncio.wait_for(probe(), timeout=interval)
+        except TimeoutError:
+            log.error("liveness probe did not answer within %.0f s: not pinging the watchdog",
+                      interval)
+        else:
+            notify("WATCHDOG=1")
         await asyncio.sleep(interval)

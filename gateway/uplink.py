@@ -232,8 +232,8 @@ class MqttUplink:
         suppresses the Last Will, so nobody else would)."""
         if self.connected:
             try:
-                await asyncio.wait_for(
-                    self.publish(self.settings.status_topic, self._offline(), retain=True), 5)
+                async with asyncio.timeout(5):  # not wait_for: see Drainer._idle
+                    await self.publish(self.settings.status_topic, self._offline(), retain=True)
             except (UplinkError, TimeoutError) as exc:
                 log.warning("could not publish offline status: %s", exc)
 

@@ -141,6 +141,38 @@ class _BatchHead(Frozen):
     items: list[Any] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+class _AllGood(Frozen):
+    """A batch whose items all validate: one pass in pydantic-core instead of one per item.
+
+    Same envelope rules as ``_BatchHead`` and the same item schemas (JSON input validates like
+    the Python values it parses to), so success here means every item would pass one by one.
+    """
+
+    v: Literal[1]
+    gateway: str = Field(min_length=1, max_length=64)
+    sent_at: UtcDatetime
+
+
+class _ReadingsAllGood(_AllGood):
+    type: Literal["readings"]
+    items: list[Reading] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class _AlertsAllGood(_AllGood):
+    type: Literal["alerts"]
+    items: list[Alert] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class _EventsAllGood(_AllGood):
+    type: Literal["events"]
+    items: list[GatewayEvent] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+_ALL_GOOD: TypeAdapter[_ReadingsAllGood | _AlertsAllGood | _EventsAllGood] = TypeAdapter(
+    Annotated[_ReadingsAllGood | _AlertsAllGood | _EventsAllGood, Field(discriminator="type")]
+)
+
+
 @dataclass(frozen=True, slots=True)
 class BadItem:
     """One batch item that failed validation, kept as received."""
@@ -169,6 +201,16 @@ def decode_batch_items(payload: bytes | str) -> DecodedBatch:
     """
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise WireError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:  # the common case first: nothing wrong anywhere
+        whole = _ALL_GOOD.validate_json(payload)
+    except ValidationError:
+        pass  # find out what is wrong, item by item, below
+    else:
+        return DecodedBatch(whole.type, whole.gateway, whole.sent_at, tuple(whole.items), ())
+    return _decode_item_by_item(payload)
+
+
+def _decode_item_by_item(payload: bytes | str) -> DecodedBatch:
     try:
         head = _BatchHead.model_validate_json(payload)
     except ValidationError as exc:

@@ -8,9 +8,23 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI
 
-from cloud_api.api.routes import auth, ecg, health, patients
+from cloud_api.api.errors import install_error_handlers
+from cloud_api.api.routes import (
+    admin,
+    audit,
+    auth,
+    ecg,
+    fhir,
+    gateways,
+    health,
+    me,
+    patient_records,
+    patients,
+    thresholds,
+)
+from cloud_api.broker.background import config_retry_loop, make_config_publisher
 from cloud_api.dashboard import mount_dashboard
-from cloud_api.db.engine import make_engine, session_factory
+from cloud_api.db.engine import make_engine, read_session_factory, session_factory
 from cloud_api.db.migrate import upgrade
 from cloud_api.security import LoginThrottle
 from cloud_api.settings import CloudSettings
@@ -33,7 +47,12 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
                 await anyio.to_thread.run_sync(upgrade, engine)
             app.state.engine = engine
             app.state.sessions = session_factory(engine)
-            yield
+            app.state.read_sessions = read_session_factory(engine)
+            app.state.config_publisher = make_config_publisher(settings)
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(config_retry_loop, app, settings.config_retry_s)
+                yield
+                tasks.cancel_scope.cancel()
         finally:
             engine.dispose()
 
@@ -41,7 +60,15 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_s)
     settings.token_key()  # fix the key now, not per request
+    install_error_handlers(app)
     for module in (auth, patients, ecg, health):
         app.include_router(module.router)
+    app.include_router(me.router)
+    app.include_router(admin.router)
+    app.include_router(patient_records.router)
+    app.include_router(gateways.router)
+    app.include_router(thresholds.router)
+    app.include_router(audit.router)
+    app.include_router(fhir.router)
     mount_dashboard(app)  # the browser UI: static files under /dashboard/
     return app

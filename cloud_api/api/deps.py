@@ -35,8 +35,18 @@ def get_db(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_db)]
 
 
+def get_read_db(request: Request) -> Iterator[Session]:
+    """A query-only session (no write lock on SQLite); write audit rows through DbSession."""
+    with request.app.state.read_sessions() as db:
+        yield db
+
+
+ReadSession = Annotated[Session, Depends(get_read_db)]
+
+
+
 def current_user(
-    request: Request, db: DbSession, token: Annotated[str, Depends(oauth2)]
+    request: Request, db: ReadSession, token: Annotated[str, Depends(oauth2)]
 ) -> User:
     unauthorized = HTTPException(
         status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
@@ -47,7 +57,8 @@ def current_user(
     except TokenError as exc:
         log.info("rejected token: %s", exc)
         raise unauthorized from None
-    # Looked up on every request so that disabling a user takes effect at once.
+    # Looked up on every request so that disabling a user takes effect at once. Through the
+    # read session: authenticating must not take SQLite's write lock for the whole request.
     user = db.get(User, claims.user_id)
     if user is None or user.disabled:
         raise unauthorized

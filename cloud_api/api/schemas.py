@@ -26,6 +26,9 @@ class PatientOut(BaseModel):
 
 
 class DeviceOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "make": "Omron", "model": "BP7450", "serial": "SIM-0001", "address": None,
+        "key": "SIM-0001"}]})
     make: str
     model: str
     serial: str | None = None
@@ -50,9 +53,16 @@ class ReadingOut(BaseModel):
     simulated: bool
     device: DeviceOut
     values: dict[str, Any] = Field(description="the kind-specific fields, canonical units")
+    display: dict[str, Any] | None = Field(
+        default=None, description="BP / glucose values in the caller's preferred unit "
+        "(PUT /api/v1/me/preferences), with the unit: e.g. {\"systolic\": 17.1, "
+        "\"diastolic\": 10.7, \"unit\": \"kPa\"}")
 
 
 class ReadingsPageOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [ReadingOut.model_config["json_schema_extra"]["examples"][0]],  # type: ignore[index]
+        "next_cursor": None}]})
     items: list[ReadingOut]
     next_cursor: str | None = Field(
         description="pass as ?cursor= for the next (older) page; null on the last page"

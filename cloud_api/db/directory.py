@@ -24,6 +24,7 @@ DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"  # demo only: seed-demo is for local trials, never production
 DEMO_PATIENT = "demo-patient-1"
 DEMO_GATEWAY = "gw-demo-1"
+DEMO_TEAM = "demo-team"
 
 
 class ProvisioningError(ValueError):
@@ -150,8 +151,18 @@ def gateway_assignment(db: Session, gateway_id: str) -> GatewayAssignment | None
 
 
 def seed_demo(db: Session) -> None:
-    """The demo organisation, clinician ``demo``/``demo``, one patient and one gateway."""
-    create_org(db, DEMO_ORG, "Demo Clinic")
-    create_patient(db, DEMO_ORG, DEMO_PATIENT, "Demo Patient (simulated)", mrn=None)
-    create_user(db, DEMO_ORG, DEMO_USER, DEMO_PASSWORD, Role.CLINICIAN, exist_ok=True)
+    """The demo organisation, clinician ``demo``/``demo`` on care team ``demo-team`` with
+    the one patient on its panel, and one gateway."""
+    from cloud_api.db import care  # care builds on this module
+    from cloud_api.db.access_models import CareTeam
+
+    org = create_org(db, DEMO_ORG, "Demo Clinic")
+    patient = create_patient(db, DEMO_ORG, DEMO_PATIENT, "Demo Patient (simulated)", mrn=None)
+    user = create_user(db, DEMO_ORG, DEMO_USER, DEMO_PASSWORD, Role.CLINICIAN, exist_ok=True)
     register_gateway(db, DEMO_GATEWAY, [DEMO_PATIENT], label="demo gateway")
+    team = db.scalar(select(CareTeam).where(CareTeam.org_id == org.id,
+                                            CareTeam.name == DEMO_TEAM))
+    if team is None:
+        team = care.create_team(db, org.id, DEMO_TEAM)
+    care.add_member(db, team, user)
+    care.add_to_panel(db, team, patient)

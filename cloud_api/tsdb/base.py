@@ -31,6 +31,7 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _RESERVED = frozenset({"time"})
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_TAG_VALUE_LEN = 256
+_MAX_STRING = 64 * 1024  # a string field's length limit
 # InfluxDB stores int64 nanoseconds; past this many ms InfluxQL overflows (or silently wraps).
 MAX_TIME_MS = 9_223_372_036_854
 
@@ -50,11 +51,22 @@ class StoreUnavailable(StoreError):
     """The store is down, overloaded or timed out. Retryable; nothing was lost by trying."""
 
 
+# Names that passed check_name. Our schema uses a few dozen, checked on every point: a set
+# look-up instead of a regex match per name per point (bounded for externally supplied names).
+_GOOD_NAMES: set[str] = set()
+_GOOD_NAMES_MAX = 4096
+_BAD_TAG_CHAR = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
 def check_name(kind: str, name: str) -> str:
+    if type(name) is str and name in _GOOD_NAMES:
+        return name
     if not _NAME.fullmatch(name) or name in _RESERVED:
         raise ValueError(
             f"{kind} {name!r} must match [A-Za-z][A-Za-z0-9_]* (≤64) and not be 'time'"
         )
+    if len(_GOOD_NAMES) < _GOOD_NAMES_MAX and type(name) is str:
+        _GOOD_NAMES.add(name)
     return name
 
 
@@ -68,7 +80,7 @@ def check_tag_value(key: str, value: str) -> str:
         raise ValueError(f"tag {key!r} must be a non-empty string")
     if len(value) > MAX_TAG_VALUE_LEN:
         raise ValueError(f"tag {key!r} is longer than {MAX_TAG_VALUE_LEN} characters")
-    if "\\" in value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+    if _BAD_TAG_CHAR.search(value):
         raise ValueError(f"tag {key!r} may not contain backslashes or control characters")
     return value
 
@@ -92,7 +104,7 @@ def _check_field(key: str, value: FieldValue) -> None:
         raise ValueError(f"field {key!r} is not finite ({value})")
     if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
         raise ValueError(f"field {key!r} does not fit a signed 64-bit integer")
-    if isinstance(value, str) and len(value) > 64 * 1024:
+    if isinstance(value, str) and len(value) > _MAX_STRING:
         raise ValueError(f"field {key!r} is longer than 64 KiB")
 
 
@@ -109,6 +121,42 @@ class SeriesPoint:
     time_ms: int
 
     def __post_init__(self) -> None:
+        names_known = (
+            type(self.measurement) is str
+            and self.measurement in _GOOD_NAMES
+            and _GOOD_NAMES.issuperset(self.tags)
+            and _GOOD_NAMES.issuperset(self.fields)
+        )
+        if not names_known:  # first sight of a name: the full checks, same order, same errors
+            self._check_slowly()
+            return
+        # The hot path (every ingested reading): names already proven good, so only the
+        # values are checked, with the common exact types tested inline.
+        tags = dict(sorted(self.tags.items()))
+        for key, tag in tags.items():
+            if type(tag) is not str or not tag or len(tag) > MAX_TAG_VALUE_LEN or (
+                _BAD_TAG_CHAR.search(tag)
+            ):
+                check_tag_value(key, tag)  # raises with the reason
+        fields = dict(sorted(self.fields.items()))
+        if not fields:
+            raise ValueError("a point needs at least one field")
+        for key, value in fields.items():
+            kind = type(value)
+            if kind is float:
+                if math.isfinite(value):  # type: ignore[arg-type]
+                    continue
+            elif kind is bool:
+                continue
+            elif kind is str:
+                if len(value) <= _MAX_STRING:  # type: ignore[arg-type]
+                    continue
+            elif kind is int and INT64_MIN <= value <= INT64_MAX:  # type: ignore[operator]
+                continue
+            _check_field(key, value)  # raises with the reason, or accepts a subclass
+        self._finish(tags, fields)
+
+    def _check_slowly(self) -> None:
         check_name("measurement", self.measurement)
         tags = {
             check_name("tag key", k): check_tag_value(k, v) for k, v in sorted(self.tags.items())
@@ -119,6 +167,9 @@ class SeriesPoint:
         for key, value in fields.items():
             check_name("field key", key)
             _check_field(key, value)
+        self._finish(tags, fields)
+
+    def _finish(self, tags: dict[str, str], fields: dict[str, FieldValue]) -> None:
         if clash := tags.keys() & fields.keys():
             raise ValueError(f"names used as both tag and field: {sorted(clash)}")
         if (

@@ -2,7 +2,8 @@
 
 The v1 API is the one surface InfluxDB 1.x, 2.x (DBRP mapping) and 3.x all serve, and the only
 one the Debian 1.6.7 has. influxdb-client's write API posts to ``/api/v2/write`` (404 on 1.6.7),
-so only its ``Point`` line-protocol serializer is used here.
+so only its ``Point`` line-protocol serializer is used, as the reference that
+``line_protocol.to_line`` (the fast path used here) is proven byte-identical to.
 
 Failure handling (docs/storage.md "Error taxonomy"):
 - 204: stored.  413: batch too large → split in halves.
@@ -28,8 +29,6 @@ from types import MappingProxyType, TracebackType
 from typing import Any, NoReturn, Self
 
 import httpx
-from influxdb_client.client.write import point as _lp
-from influxdb_client.domain import write_precision as _wp
 
 from cloud_api.tsdb import influxql
 from cloud_api.tsdb.base import (
@@ -45,25 +44,13 @@ from cloud_api.tsdb.base import (
     WriteResult,
 )
 from cloud_api.tsdb.config import InfluxConfig, check_duration
+from cloud_api.tsdb.line_protocol import to_line
+
+__all__ = ["InfluxV1Store", "to_line"]
 
 log = logging.getLogger(__name__)
-# influxdb-client is untyped; its serializer is all we use (see module docstring).
-_Point: Any = _lp.Point
-_MS: Any = _wp.WritePrecision.MS
 _NUMERIC: frozenset[str] = frozenset({"float", "integer"})
 _ENCODE_INLINE_MAX = 200
-
-
-def to_line(point: SeriesPoint) -> str:
-    """One line of line protocol, millisecond precision, via influxdb-client's serializer."""
-    p = _Point(point.measurement)
-    for key, tag in point.tags.items():
-        p.tag(key, tag)
-    for key, value in point.fields.items():
-        p.field(key, value)
-    p.time(point.time_ms, _MS)
-    line: str = p.to_line_protocol()
-    return line
 
 
 def _encode(points: Sequence[SeriesPoint]) -> list[tuple[SeriesPoint, str]]:
@@ -181,8 +168,8 @@ class InfluxV1Store:
         return params
 
     async def write(self, points: Sequence[SeriesPoint]) -> WriteResult:
-        # ~25 µs a point in the serializer: a 5000-point batch would stall the event loop for
-        # over 100 ms, so big batches are encoded on a worker thread.
+        # A few µs a point: a 5000-point batch would still hold the event loop for tens of
+        # ms, so big batches are encoded on a worker thread.
         if len(points) > _ENCODE_INLINE_MAX:
             lines = await asyncio.to_thread(_encode, points)
         else:

@@ -209,7 +209,10 @@ class MemoryTransport:
         if peripheral is None or not peripheral.advertising:
             raise DeviceNotFound(adv.address, "not advertising")
         try:
-            await asyncio.wait_for(self._slots.acquire(), self._slot_timeout)
+            # Not wait_for: on Python 3.11 it swallows a cancellation that lands as the
+            # slot is granted (CPython gh-86296), leaving the device task uncancellable.
+            async with asyncio.timeout(self._slot_timeout):
+                await self._slots.acquire()
         except TimeoutError:
             raise OutOfSlots(adv.address, "no free connection slot") from None
         try:

@@ -174,7 +174,9 @@ class GattCharacteristic(ServiceInterface):
         self.emit_properties_changed({"Value": self._value})
         if "indicate" in self.char.flags:
             try:
-                await asyncio.wait_for(self._confirmed.wait(), confirm_timeout)
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
+                async with asyncio.timeout(confirm_timeout):
+                    await self._confirmed.wait()
             except TimeoutError:
                 return False
         return True

@@ -48,6 +48,22 @@ class DeviceRunner:
                 return False
         return True
 
+    async def _next_request(self, wait_s: float | None) -> list[Action] | None:
+        """The central's next request, or None when ``wait_s`` passes first."""
+        try:
+            # Central requests first: with a zero wait a fast stream would starve them.
+            return self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            pass
+        try:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+            # cancellation that lands as get() completes (CPython gh-86296), and the
+            # runner would then outlive its TaskGroup's exit.
+            async with asyncio.timeout(wait_s):
+                return await self._queue.get()
+        except TimeoutError:
+            return None
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         next_tick: float | None = None
@@ -60,16 +76,8 @@ class DeviceRunner:
                 if next_tick is None:
                     next_tick = loop.time() + period * self._scale
                 timeout = max(0.0, next_tick - loop.time())
-            try:
-                # Central requests first: with timeout 0, wait_for would never let a
-                # queued get() complete and a fast stream would starve the requests.
-                actions = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
-                actions = None
-            try:
-                if actions is None:
-                    actions = await asyncio.wait_for(self._queue.get(), timeout)
-            except TimeoutError:
+            actions = await self._next_request(timeout)
+            if actions is None:
                 actions = self.model.tick()
                 if next_tick is not None and period is not None:
                     next_tick += period * self._scale

@@ -35,7 +35,8 @@ class InProcessDevice:
         self._scale = time_scale
         self._tg: asyncio.TaskGroup | None = None
         self._runner: DeviceRunner | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None  # the current connection's runner
+        self._tasks: set[asyncio.Task[None]] = set()  # every runner not yet finished
 
     async def __aenter__(self) -> InProcessDevice:
         self._tg = asyncio.TaskGroup()
@@ -45,8 +46,10 @@ class InProcessDevice:
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        # Cancel every runner, not only the current one: the TaskGroup would otherwise
+        # wait on a runner whose connection was never torn down.
+        for task in list(self._tasks):
+            task.cancel()
         assert self._tg is not None
         await self._tg.__aexit__(et, e, tb)
 
@@ -74,6 +77,8 @@ class InProcessDevice:
             raise RuntimeError("use InProcessDevice as an async context manager")
         self._runner = DeviceRunner(self.model, _Sink(link), time_scale=self._scale)
         self._task = self._tg.create_task(self._runner.run())
+        self._tasks.add(self._task)
+        self._task.add_done_callback(self._tasks.discard)
         self._runner.submit(self.model.on_connect())
 
     async def disconnected(self) -> None:

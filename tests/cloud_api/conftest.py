@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from cloud_api import security
+from cloud_api.api.app import create_app
 from cloud_api.db.directory import (
     create_org,
     create_patient,
@@ -21,6 +23,8 @@ from cloud_api.db.directory import (
 )
 from cloud_api.db.engine import make_engine, session_factory
 from cloud_api.db.migrate import upgrade
+from cloud_api.settings import CloudSettings
+from tests.cloud_api.world import SECRET, World, build_world
 
 POSTGRES_ENV = "HOMERPM_TEST_POSTGRES_URL"
 
@@ -76,3 +80,22 @@ def engine(db_url: str) -> Iterator[Engine]:
         register_gateway(db, "gw-other", ["other-patient"])
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    """The consortium of tests/cloud_api/world.py on top of ``engine``."""
+    return build_world(engine)
+
+
+@pytest.fixture
+def api_settings(db_url: str, tmp_path: Path) -> CloudSettings:
+    return CloudSettings(database_url=db_url, jwt_secret=SECRET,
+                         broker_auth_dir=tmp_path / "broker-auth",
+                         broker_public_url="mqtts://broker.test:8883")
+
+
+@pytest.fixture
+def api(world: World, api_settings: CloudSettings) -> Iterator[TestClient]:
+    with TestClient(create_app(api_settings)) as client:
+        yield client

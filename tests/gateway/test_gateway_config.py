@@ -81,3 +81,41 @@ def test_errors_name_the_problem(tmp_path: Path, text: str, expected: str) -> No
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_new_sections_parse_and_bad_values_name_the_key(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, MINIMAL + """
+[rules]
+profile = "aha"
+tick_s = 45
+[rules.patients.p-1]
+timezone = "Europe/Berlin"
+[webhook]
+url = "http://192.168.1.20:9000/alerts"
+secret = "s"
+min_severity = "warning"
+[status_page]
+port = 8081
+[bluetooth]
+adapter = "hci1"
+[[devices]]
+kind = "ecg"
+simulated = true
+patient = "p-1"
+[[devices]]
+kind = "glucose"
+address = "c0:ff:ee:00:00:02"
+patient = "p-1"
+"""))
+    assert cfg.rules.profile == "aha" and cfg.webhook.min_severity == "warning"
+    assert [d.sim for d in cfg.devices if d.simulated] == ["gatt"]
+    assert cfg.devices[0].ecg_segment_s == 30
+    for bad, key in [
+        ('[rules]\nprofile = "nope"\n', "rules"),
+        ('[webhook]\nurl = "ftp://x"\n', "webhook.url"),
+        ('[[devices]]\nkind = "glucose"\nsimulated = true\nsimulator = "scenario"\n'
+         'patient = "p"\n', "devices.0"),
+        ('[status_page]\nport = 70000\n', "status_page.port"),
+    ]:
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            load_config(write(tmp_path, MINIMAL + bad))

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.devices import StaticSource
 from gateway.outbox import AsyncOutbox, Kind
-from gateway.pipeline import LogSink, Pipeline
+from gateway.pipeline import LogSink, NoRules, Pipeline
 from tests.gateway.gw_factories import alert, bp
 from vitals.alerts import Alert, Severity
 from vitals.readings import BloodPressure, Reading
@@ -23,7 +23,7 @@ async def outbox(tmp_path: Path) -> AsyncIterator[AsyncOutbox]:
     box.close()
 
 
-class HighSystolic:
+class HighSystolic(NoRules):
     """Test rule: an alert of the given severity when systolic ≥ 180."""
 
     def __init__(self, severity: Severity) -> None:
@@ -35,7 +35,7 @@ class HighSystolic:
         return []
 
 
-class Broken:
+class Broken(NoRules):
     def evaluate(self, reading: Reading, now: datetime) -> list[Alert]:
         raise RuntimeError("rule bug")
 

@@ -116,3 +116,29 @@ async def test_tls_without_required_client_certificate_never_connects(
         assert not uplink.connected and uplink.connects == 0
         task.cancel()
 
+
+
+async def test_tls_broker_certificate_from_an_untrusted_ca_is_refused(
+    tmp_path: Path, pki: Path, tls_broker: int
+) -> None:
+    """The clinic's CA file is the only trust anchor: a broker whose certificate another CA
+    signed (a spoofed endpoint) is never connected to, even with a valid client cert."""
+    rogue = tmp_path / "rogue"
+    rogue.mkdir()
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            "/CN=rogue-ca", "-keyout", "ca.key", "-out", "ca.crt", cwd=rogue)
+    cfg = config(tmp_path, tls_broker, pki, True)
+    cfg = cfg.model_copy(update={"mqtt": cfg.mqtt.model_copy(update={"ca_file": rogue / "ca.crt"})})
+    uplink = MqttUplink(mqtt_settings(cfg), lambda: b"on", lambda: b"off")
+    async with asyncio.TaskGroup() as tg:
+        task = tg.create_task(uplink.run())
+        await asyncio.sleep(1.5)
+        assert not uplink.connected and uplink.connects == 0
+        task.cancel()
+    # Control: the same settings with the right CA do connect.
+    good = MqttUplink(mqtt_settings(config(tmp_path, tls_broker, pki, True)),
+                      lambda: b"on", lambda: b"off")
+    async with asyncio.TaskGroup() as tg:
+        task = tg.create_task(good.run())
+        await until(lambda: good.connected, within=10)
+        task.cancel()

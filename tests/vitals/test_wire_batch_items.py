@@ -42,3 +42,25 @@ def test_good_and_bad_items_are_separated() -> None:
 def test_unusable_envelope_raises(payload: bytes) -> None:
     with pytest.raises(WireError):
         decode_batch_items(payload)
+
+
+# Each item is mutated in a way JSON and Python validation might treat differently; the
+# one-pass fast path must agree with the item-by-item path on every one.
+MUTATIONS: list[tuple[str, object]] = [
+    ("systolic", "121.5"), ("systolic", 121), ("systolic", True), ("systolic", None),
+    ("systolic", "NaN"), ("diastolic", [80]), ("pulse", "70"), ("kind", "glucose"),
+    ("measured_at", 1764057600), ("measured_at", "2026-11-25T08:00:00"),
+    ("measured_at", "2026-11-25T09:00:00+01:00"), ("status", ["irregular_pulse"]),
+    ("status", "irregular_pulse"), ("simulated", "true"), ("simulated", 1), ("patient", 5),
+    ("seq", "3"), ("seq", 3.0), ("seq", 3.5), ("device", {"make": "A"}), ("extra", 1),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), MUTATIONS)
+def test_fast_path_agrees_with_item_by_item(key: str, value: object) -> None:
+    from vitals.wire import _decode_item_by_item
+
+    message = json.loads(encode(ReadingsBatch(gateway="gw", sent_at=T0, items=(reading(),))))
+    message["items"][0][key] = value
+    payload = json.dumps(message)
+    assert decode_batch_items(payload) == _decode_item_by_item(payload)

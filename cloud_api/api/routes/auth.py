@@ -1,4 +1,4 @@
-"""``POST /api/v1/auth/token``: OAuth2 password flow → short-lived JWT bearer token."""
+"""Login (OAuth2 password flow → short-lived JWT + rotating refresh token), refresh, logout."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
+from cloud_api.api.access_schemas import RefreshIn, TokenPairOut
 from cloud_api.api.deps import DbSession, get_settings
-from cloud_api.api.schemas import TokenOut
 from cloud_api.db.audit import record
 from cloud_api.db.models import User
+from cloud_api.db.tokens import RefreshError, issue_refresh, revoke_refresh, rotate_refresh
 from cloud_api.security import LoginThrottle, issue_token, verify_password
 
 log = logging.getLogger(__name__)
@@ -20,13 +21,13 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
 @router.post(
-    "/token", response_model=TokenOut,
+    "/token", response_model=TokenPairOut,
     responses={401: {"description": "wrong username or password"},
                429: {"description": "too many failures; see Retry-After"}},
 )
 def token(
     request: Request, db: DbSession, form: Annotated[OAuth2PasswordRequestForm, Depends()]
-) -> TokenOut:
+) -> TokenPairOut:
     settings = get_settings(request)
     throttle: LoginThrottle = request.app.state.throttle
     client = request.client.host if request.client else "unknown"
@@ -46,6 +47,41 @@ def token(
                             headers={"WWW-Authenticate": "Bearer"})
     throttle.succeeded(form.username, client)
     record(db, user.username, "login", actor_id=user.id, detail={"client": client})
+    refresh = issue_refresh(db, user, settings.refresh_ttl_s)
     db.commit()
+    return _pair(request, user, refresh)
+
+
+def _pair(request: Request, user: User, refresh: str) -> TokenPairOut:
+    settings = get_settings(request)
     jwt, _ = issue_token(settings.token_key(), user.id, user.role, settings.jwt_ttl_s)
-    return TokenOut(access_token=jwt, expires_in=settings.jwt_ttl_s)
+    return TokenPairOut(access_token=jwt, expires_in=settings.jwt_ttl_s, refresh_token=refresh,
+                        refresh_expires_in=settings.refresh_ttl_s)
+
+
+@router.post("/refresh", response_model=TokenPairOut,
+             responses={401: {"description": "unknown, expired, revoked or reused token"}})
+def refresh(request: Request, db: DbSession, body: RefreshIn) -> TokenPairOut:
+    """Spend a refresh token for a new access token and a new refresh token (rotation).
+    Presenting an already-spent token revokes its whole family (theft detection)."""
+    try:
+        ttl = get_settings(request).refresh_ttl_s
+        user, successor = rotate_refresh(db, body.refresh_token, ttl)
+    except RefreshError as exc:
+        record(db, "unknown", "token.refresh.failed", detail={"reason": str(exc)})
+        db.commit()
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc),
+                            headers={"WWW-Authenticate": "Bearer"}) from None
+    record(db, user.username, "token.refresh", actor_id=user.id)
+    db.commit()
+    return _pair(request, user, successor)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(db: DbSession, body: RefreshIn) -> None:
+    """Revoke the refresh token and every token rotated from the same login. Access tokens
+    expire on their own within ``HOMERPM_JWT_TTL_S``."""
+    user = revoke_refresh(db, body.refresh_token)
+    if user is not None:
+        record(db, user.username, "logout", actor_id=user.id)
+    db.commit()

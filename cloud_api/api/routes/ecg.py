@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from cloud_api.api.deps import CurrentUser, DbSession
+from cloud_api.api.deps import CurrentUser, DbSession, ReadSession
 from cloud_api.db.access import visible_patient
 from cloud_api.db.audit import record
 from cloud_api.db.models import ReadingRow
@@ -61,14 +61,15 @@ def _findings(a: EcgAnalysis) -> list[EcgFinding]:
 
 @router.get("/{patient_id}/ecg/{msg_id}", response_model=EcgStripOut, responses=_NOT_FOUND)
 def ecg_strip(
-    patient_id: str, user: CurrentUser, db: DbSession,
+    patient_id: str, user: CurrentUser, db: DbSession, reader: ReadSession,
     msg_id: Annotated[str, Path(max_length=26)],
 ) -> EcgStripOut:
-    if visible_patient(db, user, patient_id) is None:
+    # Queries through the read session; only the audit row takes the write lock (briefly).
+    if visible_patient(reader, user, patient_id) is None:
         record(db, user.username, "ecg.denied", actor_id=user.id, patient_id=patient_id[:64])
         db.commit()
         raise HTTPException(status.HTTP_404_NOT_FOUND, "patient not found")
-    row = db.scalar(select(ReadingRow).where(
+    row = reader.scalar(select(ReadingRow).where(
         ReadingRow.msg_id == msg_id, ReadingRow.patient_id == patient_id,
         ReadingRow.kind == "ecg"))
     if row is None:

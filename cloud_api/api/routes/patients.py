@@ -7,13 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from cloud_api.api.deps import CurrentUser, DbSession
+from cloud_api.api.access_schemas import UnitPrefs
+from cloud_api.api.deps import CurrentUser, DbSession, ReadSession
+from cloud_api.api.routes.me import prefs_of
 from cloud_api.api.schemas import DeviceOut, PatientOut, ReadingOut, ReadingsPageOut
 from cloud_api.db.access import visible_patient, visible_patients
 from cloud_api.db.audit import record
 from cloud_api.db.models import Patient, ReadingRow
 from cloud_api.db.reads import CursorError, readings_page
 from vitals.readings import ReadingKind
+from vitals.units import GlucoseUnit, PressureUnit, from_mgdl, from_mmhg
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 
@@ -25,8 +28,9 @@ _COMMON = {"msg_id", "kind", "patient", "device", "measured_at", "received_at", 
 
 
 @router.get("", response_model=list[PatientOut])
-def list_patients(user: CurrentUser, db: DbSession) -> list[PatientOut]:
-    patients = db.scalars(visible_patients(user).order_by(Patient.id)).all()
+def list_patients(user: CurrentUser, db: DbSession, reader: ReadSession) -> list[PatientOut]:
+    # Query through the read session; only the audit row takes the write lock (briefly).
+    patients = reader.scalars(visible_patients(user).order_by(Patient.id)).all()
     record(db, user.username, "patients.list", actor_id=user.id,
            detail={"patients": [p.id for p in patients]})
     db.commit()
@@ -35,7 +39,7 @@ def list_patients(user: CurrentUser, db: DbSession) -> list[PatientOut]:
 
 @router.get("/{patient_id}/readings", response_model=ReadingsPageOut, responses=_NOT_FOUND)
 def list_readings(
-    patient_id: str, user: CurrentUser, db: DbSession,
+    patient_id: str, user: CurrentUser, db: DbSession, reader: ReadSession,
     since: Annotated[datetime | None, Query(description="measured_at ≥ since (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="measured_at < until (ISO 8601)")] = None,
     kind: Annotated[list[ReadingKind] | None, Query(description="repeat to allow several")] = None,
@@ -46,25 +50,50 @@ def list_readings(
         if value is not None and value.tzinfo is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 f"{name} must carry a time zone, e.g. 2026-11-25T08:00:00Z")
-    if visible_patient(db, user, patient_id) is None:
+    if visible_patient(reader, user, patient_id) is None:
         record(db, user.username, "readings.denied", actor_id=user.id, patient_id=patient_id[:64])
         db.commit()
         raise HTTPException(status.HTTP_404_NOT_FOUND, "patient not found")
     kinds = [k.value for k in kind or ()]
     try:
-        page = readings_page(db, patient_id, since=since, until=until, kinds=kinds,
+        page = readings_page(reader, patient_id, since=since, until=until, kinds=kinds,
                              limit=limit, cursor=cursor)
     except CursorError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    prefs = prefs_of(reader, user.id)
     record(db, user.username, "readings.read", actor_id=user.id, patient_id=patient_id,
            detail={"count": len(page.rows), "kinds": kinds, "cursor": cursor is not None,
                    "since": since.isoformat() if since else None,
                    "until": until.isoformat() if until else None})
     db.commit()
-    return ReadingsPageOut(items=[_reading_out(r) for r in page.rows], next_cursor=page.next_cursor)
+    return ReadingsPageOut(items=[_reading_out(r, prefs) for r in page.rows],
+                           next_cursor=page.next_cursor)
 
 
-def _reading_out(row: ReadingRow) -> ReadingOut:
+# Looked up, not constructed per row: Enum(value) is surprisingly slow in a hot loop.
+_PRESSURE = {u.value: u for u in PressureUnit}
+_GLUCOSE = {u.value: u for u in GlucoseUnit}
+
+
+def _display(row: ReadingRow, prefs: UnitPrefs) -> dict[str, Any] | None:
+    """The values a clinician reads, in their preferred units (storage stays canonical)."""
+    body = row.body
+    if row.kind == "blood_pressure":
+        unit = _PRESSURE[prefs.bp_unit]
+        out: dict[str, Any] = {
+            k: round(from_mmhg(body[k], unit), 1)
+            for k in ("systolic", "diastolic", "mean_arterial") if body.get(k) is not None
+        }
+        return {**out, "unit": unit.value}
+    if row.kind == "glucose":
+        gunit = _GLUCOSE[prefs.glucose_unit]
+        value = from_mgdl(body["mg_dl"], gunit)
+        digits = 1 if gunit is GlucoseUnit.MMOL_L else 0
+        return {"glucose": round(value, digits), "unit": gunit.value}
+    return None
+
+
+def _reading_out(row: ReadingRow, prefs: UnitPrefs | None = None) -> ReadingOut:
     body: dict[str, Any] = row.body
     device = body.get("device", {})
     return ReadingOut(
@@ -74,4 +103,5 @@ def _reading_out(row: ReadingRow) -> ReadingOut:
                          serial=device.get("serial"), address=device.get("address"),
                          key=row.device_key),
         values={k: v for k, v in body.items() if k not in _COMMON},
+        display=_display(row, prefs) if prefs is not None else None,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, text
 
+import cloud_api.db.access_models  # noqa: F401  (registers its tables on Base.metadata)
 from cloud_api.db.engine import make_engine
 from cloud_api.db.models import Base
 

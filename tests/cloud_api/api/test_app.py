@@ -10,9 +10,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cloud_api.api.app import create_app
-from cloud_api.db.directory import DEMO_PATIENT, create_user
+from cloud_api.db import care
+from cloud_api.db.access_models import CareTeam
+from cloud_api.db.directory import DEMO_PATIENT, DEMO_TEAM, create_user
 from cloud_api.db.engine import session_factory
-from cloud_api.db.models import AuditRow, ReadingRow, Role, User
+from cloud_api.db.models import AuditRow, Patient, ReadingRow, Role, User
 from cloud_api.ingest.batch import IngestBatch
 from cloud_api.ingest.sinks import SqlStore
 from cloud_api.settings import CloudSettings
@@ -24,10 +26,15 @@ PASSWORD = "correct horse"
 @pytest.fixture
 def users(engine: Engine) -> None:
     with session_factory(engine).begin() as db:
-        create_user(db, "demo-clinic", "nurse1", PASSWORD, Role.NURSE)
+        nurse = create_user(db, "demo-clinic", "nurse1", PASSWORD, Role.NURSE)
         create_user(db, "demo-clinic", "family1", PASSWORD, Role.FAMILY, DEMO_PATIENT)
         create_user(db, "demo-clinic", "svc", PASSWORD, Role.SERVICE)
-        create_user(db, "other-clinic", "otherdoc", PASSWORD, Role.CLINICIAN)
+        other = create_user(db, "other-clinic", "otherdoc", PASSWORD, Role.CLINICIAN)
+        demo_team = db.scalar(select(CareTeam).where(CareTeam.name == DEMO_TEAM))
+        care.add_member(db, demo_team, nurse)
+        other_team = care.create_team(db, other.org_id, "other-team")
+        care.add_member(db, other_team, other)
+        care.add_to_panel(db, other_team, db.get(Patient, "other-patient"))
 
 
 @pytest.fixture

@@ -73,3 +73,26 @@ def test_invalid_range_queries_are_refused(kwargs: dict) -> None:
     }
     with pytest.raises(ValueError):
         RangeQuery.build(**args)
+
+
+def test_known_names_still_get_their_values_checked() -> None:
+    # The first point proves the names; later points take the fast path and must still refuse.
+    from cloud_api.tsdb.base import FieldValue
+    from cloud_api.tsdb.base import SeriesPoint as P
+
+    P("fastm", {"tg": "ok"}, {"f": 1.0, "s": "x", "i": 1, "b": True}, 1)
+    cases: list[tuple[dict[str, str], dict[str, FieldValue], str]] = [
+        ({"tg": "a\\b"}, {"f": 1.0}, "backslashes"),
+        ({"tg": ""}, {"f": 1.0}, "non-empty"),
+        ({"tg": "x" * 300}, {"f": 1.0}, "longer than"),
+        ({"tg": "ok"}, {"f": float("nan")}, "not finite"),
+        ({"tg": "ok"}, {"i": 2**63}, "64-bit"),
+        ({"tg": "ok"}, {"s": "x" * (64 * 1024 + 1)}, "64 KiB"),
+        ({"tg": "ok"}, {}, "at least one field"),
+        ({"tg": "ok"}, {"tg": 1.0}, "both tag and field"),
+    ]
+    for tags, fields, reason in cases:
+        with pytest.raises(ValueError, match=reason):
+            P("fastm", tags, fields, 1)
+    with pytest.raises(ValueError, match="time_ms"):
+        P("fastm", {"tg": "ok"}, {"f": 1.0}, True)

@@ -22,7 +22,7 @@ from firmware_sim.bluez.mock import BlueZooMock
 from firmware_sim.bluez.peripheral import BluezDevice
 from firmware_sim.devices.glucose_gatt import GLUCOSE_SERVICE, GlucoseMeter
 
-pytestmark = [pytest.mark.bluez, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.bluez, pytest.mark.timeout(120)]
 
 
 def test_device_path_to_address() -> None:
@@ -85,7 +85,7 @@ async def test_bleak_pair_with_our_agent_registered(bluez: BlueZooMock) -> None:
         BluezDevice(meter, adapter="hci2"),
         BleakTransport(adapter="hci0") as transport,
     ):
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(30):
             adv = await anext(transport.advertisements(Matcher.of(services=[GLUCOSE_SERVICE])))
         async with transport.connect(adv) as conn:
             await conn.pair()

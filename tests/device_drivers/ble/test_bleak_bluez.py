@@ -29,12 +29,12 @@ from firmware_sim.devices.ecg_gatt import PolarStrap
 from firmware_sim.devices.ecg_synth import SyntheticEcg
 from firmware_sim.devices.glucose_gatt import GLUCOSE_SERVICE, GlucoseMeter
 
-pytestmark = [pytest.mark.bluez, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.bluez, pytest.mark.timeout(120)]
 
 T0 = dt.datetime(2026, 3, 1, 8, 0, 0)
 
 
-async def find(transport: BleakTransport, matcher: Matcher, wait_s: float = 10) -> Advertisement:
+async def find(transport: BleakTransport, matcher: Matcher, wait_s: float = 30) -> Advertisement:
     async with asyncio.timeout(wait_s):
         async for adv in transport.advertisements(matcher):
             return adv

@@ -29,7 +29,7 @@ async def test_each_measurement_becomes_one_session_and_failures_are_retried() -
         bursts = []
         loop = sessions(transport, cuff.address, lambda c: collect_bp(c, quiet_timeout=2),
                         cooldown_s=0, retry_s=0.01)
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(60):  # a budget for a loaded CI machine, not a timing test
             async for burst in loop:
                 bursts.append(burst)
                 if len(bursts) == 1:

@@ -1,0 +1,181 @@
+"""Gateways (org_admin): provision with MQTT credentials, rotate/revoke, devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from sqlalchemy import select
+
+from cloud_api.api.access_schemas import (
+    BundleOut,
+    GatewayIn,
+    GatewayOut,
+    GatewayPatch,
+    IntId,
+    SensorIn,
+    SensorOut,
+)
+from cloud_api.api.deps import CurrentUser, DbSession, get_settings
+from cloud_api.api.guards import admin_patient, require
+from cloud_api.broker import provisioning
+from cloud_api.db.access_models import ConfigPush, DeviceRow, GatewayCredential
+from cloud_api.db.audit import record
+from cloud_api.db.errors import Conflict, Invalid, NotFound
+from cloud_api.db.models import Gateway, Role, User
+from vitals.readings import now_utc
+
+router = APIRouter(prefix="/api/v1/gateways", tags=["gateways"])
+_ERR: dict[int | str, dict[str, Any]] = {
+    403: {"description": "not an org admin"}, 404: {"description": "not in your org"},
+}
+
+
+def _gateway(db: DbSession, user: User, gateway_id: str) -> Gateway:
+    require(user, Role.ORG_ADMIN)
+    gateway = db.get(Gateway, gateway_id)
+    if gateway is None or gateway.org_id != user.org_id:
+        raise NotFound("gateway not found")
+    return gateway
+
+
+def _out(db: DbSession, g: Gateway) -> GatewayOut:
+    cred = db.get(GatewayCredential, g.id)
+    push = db.get(ConfigPush, g.id)
+    return GatewayOut(
+        id=g.id, label=g.label, patients=sorted(p.id for p in g.patients),
+        credential="none" if cred is None else ("revoked" if cred.revoked_at else "active"),
+        config_version=push.version if push else None,
+        config_status=push.status if push else None,
+        config_error=push.last_error if push else None)
+
+
+def _bundle(request: Request, db: DbSession, gateway: Gateway, secret: str) -> BundleOut:
+    settings = get_settings(request)
+    problem = provisioning.sync_broker(db, settings)
+    bundle = provisioning.build_bundle(db, gateway, secret, settings)
+    return BundleOut(gateway_id=bundle.gateway_id, broker_url=bundle.broker_url,
+                     username=bundle.username, password=bundle.password, ca_cert=bundle.ca_cert,
+                     patients=bundle.patients, devices=bundle.devices, broker_sync=problem,
+                     toml=bundle.to_toml())
+
+
+@router.get("", response_model=list[GatewayOut], responses=_ERR)
+def list_gateways(user: CurrentUser, db: DbSession) -> list[GatewayOut]:
+    require(user, Role.ORG_ADMIN)
+    rows = db.scalars(select(Gateway).where(Gateway.org_id == user.org_id).order_by(Gateway.id))
+    return [_out(db, g) for g in rows]
+
+
+@router.post("", response_model=BundleOut, status_code=status.HTTP_201_CREATED,
+             responses={**_ERR, 409: {"description": "gateway id taken"}})
+def provision(request: Request, body: GatewayIn, user: CurrentUser, db: DbSession) -> BundleOut:
+    """Register a gateway for patients of your organisation and issue its MQTT credentials.
+    The answer holds the password **once** (only its mosquitto `$7$` hash is stored); the
+    broker's password file and ACL are rewritten and the broker reloaded."""
+    require(user, Role.ORG_ADMIN)
+    if body.id.startswith("svc-"):
+        raise Invalid("gateway ids may not start with 'svc-'")
+    if db.get(Gateway, body.id) is not None:
+        raise Conflict("gateway id taken")
+    patients = [admin_patient(db, user, pid) for pid in dict.fromkeys(body.patients)]
+    gateway = Gateway(id=body.id, org_id=user.org_id, label=body.label, created_at=now_utc())
+    gateway.patients.extend(patients)
+    db.add(gateway)
+    db.flush()
+    secret = provisioning.set_secret(db, gateway.id)
+    record(db, user.username, "gateway.provision", actor_id=user.id,
+           detail={"gateway": gateway.id, "patients": [p.id for p in patients]})
+    out = _bundle(request, db, gateway, secret)
+    db.commit()
+    return out
+
+
+@router.get("/{gateway_id}", response_model=GatewayOut, responses=_ERR)
+def get_gateway(gateway_id: str, user: CurrentUser, db: DbSession) -> GatewayOut:
+    return _out(db, _gateway(db, user, gateway_id))
+
+
+@router.patch("/{gateway_id}", response_model=GatewayOut, responses=_ERR)
+def patch_gateway(gateway_id: str, body: GatewayPatch, user: CurrentUser,
+                  db: DbSession) -> GatewayOut:
+    gateway = _gateway(db, user, gateway_id)
+    if body.label is not None:
+        gateway.label = body.label
+    for pid in body.add_patients:
+        patient = admin_patient(db, user, pid)
+        if patient not in gateway.patients:
+            gateway.patients.append(patient)
+    record(db, user.username, "gateway.update", actor_id=user.id,
+           detail={"gateway": gateway.id, "add_patients": body.add_patients})
+    db.commit()
+    return _out(db, gateway)
+
+
+@router.post("/{gateway_id}/credentials/rotate", response_model=BundleOut, responses=_ERR)
+def rotate(request: Request, gateway_id: str, user: CurrentUser, db: DbSession) -> BundleOut:
+    """New secret (the old one stops working at the broker's reload); returns a new bundle."""
+    gateway = _gateway(db, user, gateway_id)
+    secret = provisioning.set_secret(db, gateway.id)
+    record(db, user.username, "gateway.credentials.rotate", actor_id=user.id,
+           detail={"gateway": gateway.id})
+    out = _bundle(request, db, gateway, secret)
+    db.commit()
+    return out
+
+
+@router.post("/{gateway_id}/credentials/revoke", response_model=GatewayOut, responses=_ERR)
+def revoke(request: Request, gateway_id: str, user: CurrentUser, db: DbSession) -> GatewayOut:
+    """Remove the gateway from the broker's password file (connected sessions of a revoked
+    gateway are refused on their next connect; mosquitto keeps live connections)."""
+    gateway = _gateway(db, user, gateway_id)
+    provisioning.revoke_secret(db, gateway.id)
+    provisioning.sync_broker(db, get_settings(request))
+    record(db, user.username, "gateway.credentials.revoke", actor_id=user.id,
+           detail={"gateway": gateway.id})
+    db.commit()
+    return _out(db, gateway)
+
+
+def _device_out(d: DeviceRow) -> SensorOut:
+    return SensorOut(id=d.id, gateway_id=d.gateway_id, patient_id=d.patient_id, kind=d.kind,
+                     make=d.make, model=d.model, address=d.address, serial=d.serial)
+
+
+@router.get("/{gateway_id}/devices", response_model=list[SensorOut], responses=_ERR)
+def list_devices(gateway_id: str, user: CurrentUser, db: DbSession) -> list[SensorOut]:
+    gateway = _gateway(db, user, gateway_id)
+    rows = db.scalars(select(DeviceRow).where(DeviceRow.gateway_id == gateway.id)
+                      .order_by(DeviceRow.id))
+    return [_device_out(d) for d in rows]
+
+
+@router.post("/{gateway_id}/devices", response_model=SensorOut,
+             status_code=status.HTTP_201_CREATED, responses=_ERR)
+def add_device(gateway_id: str, body: SensorIn, user: CurrentUser, db: DbSession) -> SensorOut:
+    gateway = _gateway(db, user, gateway_id)
+    if body.patient_id not in {p.id for p in gateway.patients}:
+        raise Invalid("the device's patient must be served by this gateway")
+    device = DeviceRow(gateway_id=gateway.id, patient_id=body.patient_id, kind=body.kind,
+                       make=body.make, model=body.model,
+                       address=body.address.upper() if body.address else None,
+                       serial=body.serial, created_at=now_utc())
+    db.add(device)
+    db.flush()
+    record(db, user.username, "device.add", actor_id=user.id, patient_id=body.patient_id,
+           detail={"gateway": gateway.id, "device": device.id, "kind": body.kind})
+    db.commit()
+    return _device_out(device)
+
+
+@router.delete("/{gateway_id}/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=_ERR)
+def remove_device(gateway_id: str, device_id: IntId, user: CurrentUser, db: DbSession) -> None:
+    gateway = _gateway(db, user, gateway_id)
+    device = db.get(DeviceRow, device_id)
+    if device is None or device.gateway_id != gateway.id:
+        raise NotFound("device not found")
+    db.delete(device)
+    record(db, user.username, "device.remove", actor_id=user.id, patient_id=device.patient_id,
+           detail={"gateway": gateway.id, "device": device_id})
+    db.commit()
