@@ -10,6 +10,7 @@ from cloud_api.admin_cli import (
     RegisterGateway,
     SeedDemo,
 )
+from cloud_api.alerting.cli import AlertingCommand
 from cloud_api.api.serve import ApiCommand
 from cloud_api.ingest.main import IngestCommand
 from vitals.cli import Group
@@ -19,6 +20,7 @@ command = Group(
     {
         "ingest": IngestCommand(),
         "api": ApiCommand(),
+        "alerting": AlertingCommand(),
         "migrate": Migrate(),
         "create-org": CreateOrg(),
         "create-user": CreateUser(),

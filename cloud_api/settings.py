@@ -56,6 +56,17 @@ class CloudSettings(BaseSettings):
         default=None, description="mqtt://svc-api:pw@host:1883 (HOMERPM_CONFIG_MQTT_URL)"
     )
     config_retry_s: float = Field(default=30.0, gt=0, description="retry pending config pushes")
+    # Alerting (cloud_api/alerting, docs/alerts.md)
+    alerting_loops: bool = Field(default=True, description="run escalation, delivery and "
+                                 "cloud rules inside the API (safe on every replica)")
+    alerting_tick_s: float = Field(default=2.0, gt=0, description="alerting loop period")
+    sse_poll_s: float = Field(default=0.5, gt=0, description="SSE stream polls the event table")
+    sse_keepalive_s: float = Field(default=15.0, gt=0, description="SSE comment interval")
+    smtp_url: str | None = Field(default=None, description="smtp://host:port; unset: no e-mail")
+    smtp_sender: str = Field(default="homerpm@localhost", description="From: of alert e-mail")
+    gateway_offline_after_s: float = Field(default=600.0, gt=0)
+    no_data_after_s: float = Field(default=48 * 3600.0, gt=0)
+    patient_tz: str = Field(default="UTC", description="default patient timezone (reports)")
 
     def token_key(self) -> str:
         """The JWT key; generated once per process when none is configured."""

@@ -8,9 +8,12 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI
 
+from cloud_api.alerting.service import run_alerting
 from cloud_api.api.errors import install_error_handlers
 from cloud_api.api.routes import (
     admin,
+    alerting_admin,
+    alerts,
     audit,
     auth,
     ecg,
@@ -20,6 +23,8 @@ from cloud_api.api.routes import (
     me,
     patient_records,
     patients,
+    reports,
+    stream,
     thresholds,
 )
 from cloud_api.broker.background import config_retry_loop, make_config_publisher
@@ -51,6 +56,8 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
             app.state.config_publisher = make_config_publisher(settings)
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(config_retry_loop, app, settings.config_retry_s)
+                if settings.alerting_loops:
+                    tasks.start_soon(run_alerting, engine, settings)
                 yield
                 tasks.cancel_scope.cancel()
         finally:
@@ -70,5 +77,9 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
     app.include_router(thresholds.router)
     app.include_router(audit.router)
     app.include_router(fhir.router)
+    app.include_router(alerts.router)
+    app.include_router(stream.router)
+    app.include_router(alerting_admin.router)
+    app.include_router(reports.router)
     mount_dashboard(app)  # the browser UI: static files under /dashboard/
     return app

@@ -189,3 +189,8 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     patient_id: Mapped[str | None] = mapped_column(String(64), index=True)
     detail: Mapped[dict[str, Any]]
+
+
+# Feature areas keep their tables in their own packages; importing them here makes
+# ``Base.metadata`` complete wherever the models are used (Alembic, schema checks).
+import cloud_api.alerting.models  # noqa: E402, F401  (circular by design: needs Base above)

@@ -54,4 +54,7 @@ class IngestConfig:
             shared(ALERTS_GROUP, subscription(TopicKind.ALERTS)),
             shared(INGEST_GROUP, subscription(TopicKind.READINGS)),
             shared(INGEST_GROUP, subscription(TopicKind.EVENTS)),
+            # Not shared: retained statuses (and Last Wills) reach every worker; the
+            # presence upsert is idempotent (cloud_api.alerting.cloud_rules).
+            subscription(TopicKind.STATUS),
         ]

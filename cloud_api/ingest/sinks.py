@@ -9,8 +9,9 @@ after ``write`` returned.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import DataError, IntegrityError
@@ -21,6 +22,11 @@ from cloud_api.db.engine import session_factory
 from cloud_api.db.models import AlertEventRow, AlertRow, DeadLetterRow, GatewayEventRow, ReadingRow
 from cloud_api.db.upsert import insert_ignore
 from cloud_api.ingest.batch import IngestBatch, WriteResult
+from vitals.alerts import Alert
+from vitals.status import GatewayStatus
+
+# Called in the batch's transaction with the alert events that were new (not redelivered).
+AlertHook = Callable[[Session, Sequence[Alert], str, datetime], None]
 
 
 class StoreUnavailable(RuntimeError):
@@ -41,11 +47,29 @@ class ReadingSink(Protocol):
         ...
 
 
+@runtime_checkable
+class StatusSink(Protocol):
+    async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
+        """Keep the gateway's latest presence (for the cloud rules)."""
+        ...
+
+
+def record_gateway_alerts(db: Session, alerts: Sequence[Alert], gateway: str,
+                          received_at: datetime) -> None:
+    """The default alert hook: the lifecycle in cloud_api.alerting. Imported on first use
+    so the worker starts (and subscribes) as fast as before; gateways publishing before
+    the shared subscription exists would otherwise lose a race at start-up."""
+    from cloud_api.alerting.ingest_seam import record_gateway_alerts as hook
+
+    hook(db, alerts, gateway, received_at)
+
+
 class SqlStore:
     """Relational system of record; also the gateway directory the handler consults."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, on_alerts: AlertHook | None = record_gateway_alerts) -> None:
         self._sessions = session_factory(engine)
+        self._on_alerts = on_alerts  # the alert lifecycle (cloud_api.alerting)
 
     async def assignment(self, gateway_id: str) -> GatewayAssignment | None:
         try:
@@ -56,6 +80,19 @@ class SqlStore:
     def _assignment(self, gateway_id: str) -> GatewayAssignment | None:
         with self._sessions() as db:
             return gateway_assignment(db, gateway_id)
+
+    async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
+        from cloud_api.alerting.cloud_rules import record_status
+
+        def _write() -> None:
+            with self._sessions.begin() as db:
+                record_status(db, status, received_at)
+        try:
+            await asyncio.to_thread(_write)
+        except IntegrityError:  # an unregistered gateway: nothing to watch
+            return
+        except Exception as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     async def write(self, batch: IngestBatch) -> WriteResult:
         return await self.write_many([batch])
@@ -77,7 +114,10 @@ class SqlStore:
     def _write_one(self, db: Session, batch: IngestBatch) -> WriteResult:
         stored = insert_ignore(db, ReadingRow.__table__, _reading_rows(batch))  # type: ignore[arg-type]
         stored += insert_ignore(db, GatewayEventRow.__table__, _event_rows(batch))  # type: ignore[arg-type]
-        stored += _write_alerts(db, batch)
+        fresh = _write_alerts(db, batch)
+        stored += len(fresh)
+        if fresh and self._on_alerts is not None and batch.gateway is not None:
+            self._on_alerts(db, fresh, batch.gateway, batch.received_at)
         letters = insert_ignore(db, DeadLetterRow.__table__, _letter_rows(batch))  # type: ignore[arg-type]
         total = len(batch.readings) + len(batch.events) + len(batch.alerts)
         return WriteResult(stored, total - stored, letters)
@@ -116,13 +156,13 @@ def _letter_rows(batch: IngestBatch) -> list[dict[str, Any]]:
     ]
 
 
-def _write_alerts(db: Session, batch: IngestBatch) -> int:
+def _write_alerts(db: Session, batch: IngestBatch) -> list[Alert]:
     """One event row per alert msg_id; the alert row keeps the newest state seen.
 
     Events may arrive out of order (shared subscriptions spread a gateway over workers),
     so the alert row only moves forward: by ``updated_at``, ties broken by msg_id.
     """
-    stored = 0
+    fresh: list[Alert] = []
     for alert in batch.alerts:
         body = alert.model_dump(mode="json", exclude_none=True)
         event: dict[str, Any] = {
@@ -139,7 +179,7 @@ def _write_alerts(db: Session, batch: IngestBatch) -> int:
         }
         if not insert_ignore(db, AlertEventRow.__table__, [event]):  # type: ignore[arg-type]
             continue
-        stored += 1
+        fresh.append(alert)
         if insert_ignore(db, AlertRow.__table__, [{"alert_id": alert.alert_id, **latest}]):  # type: ignore[arg-type]
             continue
         db.execute(
@@ -151,7 +191,7 @@ def _write_alerts(db: Session, batch: IngestBatch) -> int:
             ))
             .values(**latest)
         )
-    return stored
+    return fresh
 
 
 class MemorySink:

@@ -27,10 +27,10 @@ from cloud_api.ingest.client import ManualAckClient, priority
 from cloud_api.ingest.config import IngestConfig
 from cloud_api.ingest.directory import CachedDirectory
 from cloud_api.ingest.handler import GatewayDirectory, handle
-from cloud_api.ingest.sinks import BatchRejected, ReadingSink, StoreUnavailable
+from cloud_api.ingest.sinks import BatchRejected, ReadingSink, StatusSink, StoreUnavailable
 from vitals.readings import now_utc
-from vitals.topics import TopicKind, topic
-from vitals.wire import Ack, encode
+from vitals.topics import TopicError, TopicKind, parse, topic
+from vitals.wire import Ack, StatusMessage, WireError, decode, encode
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,11 @@ class IngestWorker:
             payload = message.payload if isinstance(message.payload, bytes) else (
                 str(message.payload or "").encode()
             )
+            if str(message.topic).endswith("/status"):
+                # Presence for the cloud rules: stored at once, never batched with readings.
+                await self._status(str(message.topic), payload)
+                client.ack(message)
+                continue
             batch = await self._handle(str(message.topic), payload)
             self._pending.add(_Received(message, payload, batch))
             self.stats.messages += 1
@@ -242,6 +247,23 @@ class IngestWorker:
         self.stats.duplicates += result.duplicates
         self.stats.dead_lettered += result.dead_lettered
         log.debug("%s: %s", self.config.worker_id, result)
+
+    async def _status(self, topic_name: str, payload: bytes) -> None:
+        """Gateway presence (retained status, Last Will) for the cloud rules; no e2e ack."""
+        received_at = now_utc()
+        if not payload:
+            return  # a cleared retained message
+        try:
+            gateway = parse(topic_name).gateway
+            message = decode(payload)
+            if not isinstance(message, StatusMessage) or message.status.gateway != gateway:
+                raise WireError("not a status message of the topic's gateway")
+        except (TopicError, WireError) as exc:
+            letter = DeadLetter(topic_name, payload, f"status: {exc}", received_at)
+            await self.sink.write(IngestBatch(received_at, None, dead_letters=(letter,)))
+            return
+        if isinstance(self.sink, StatusSink):
+            await self.sink.write_status(message.status, received_at)
 
     async def _handle(self, topic_name: str, payload: bytes) -> IngestBatch:
         received_at = now_utc()

@@ -8,6 +8,7 @@ listed by the API exactly once, and the gateway's outbox must empty (every row a
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -97,8 +98,11 @@ count = {READINGS}
         while time.monotonic() < deadline:
             for child in children:
                 assert child.proc.poll() is None, f"{child.name} died:\n{child.log()}"
-            if outbox.exists():
+            try:
                 stats, _, _ = inspect(outbox)
+            except sqlite3.OperationalError:  # not created yet, or its schema not yet written
+                pass
+            else:
                 if len(set(seen)) >= READINGS and stats.depth == 0:
                     break
             await asyncio.sleep(0.3)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pydantic import SecretStr
 
 from cloud_api import security
@@ -21,6 +21,9 @@ from cloud_api.db.engine import make_engine
 from cloud_api.db.migrate import upgrade
 from cloud_api.settings import CloudSettings
 from tests.cloud_api.dashboard.browser import CHROMIUM, CHROMIUM_ARGS
+
+# The machine is shared: give pages time to load under load (these are not speed checks).
+expect.set_options(timeout=20_000)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-GB")
+    context.set_default_timeout(30_000)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))

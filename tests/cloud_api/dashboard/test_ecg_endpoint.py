@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import httpx
 from sqlalchemy import select
 
@@ -9,14 +11,18 @@ from cloud_api.db.engine import make_engine, session_factory
 from cloud_api.db.models import AuditRow
 from tests.cloud_api.dashboard.conftest import Site
 
+# generous: the test machine is shared (these are not speed checks)
+get = partial(httpx.get, timeout=30.0)
+post = partial(httpx.post, timeout=30.0)
+
 
 def _auth(site: Site, user: str, password: str) -> dict[str, str]:
-    r = httpx.post(f"{site.url}/api/v1/auth/token", data={"username": user, "password": password})
+    r = post(f"{site.url}/api/v1/auth/token", data={"username": user, "password": password})
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def _ecg_id(site: Site, headers: dict[str, str], pid: str) -> str:
-    items = httpx.get(f"{site.url}/api/v1/patients/{pid}/readings",
+    items = get(f"{site.url}/api/v1/patients/{pid}/readings",
                       params={"kind": "ecg"}, headers=headers).json()["items"]
     msg_id: str = items[0]["msg_id"]
     return msg_id
@@ -25,7 +31,7 @@ def _ecg_id(site: Site, headers: dict[str, str], pid: str) -> str:
 def test_strip_with_beats_and_no_diagnosis(site: Site) -> None:
     headers = _auth(site, *site.fleet.clinician)
     pid = site.fleet.patients[0]
-    body = httpx.get(f"{site.url}/api/v1/patients/{pid}/ecg/{site.fleet.ecg_msg_id}",
+    body = get(f"{site.url}/api/v1/patients/{pid}/ecg/{site.fleet.ecg_msg_id}",
                      headers=headers).json()
     assert body["simulated"] is True
     assert len(body["samples_uv"]) == 250 * 30
@@ -35,7 +41,7 @@ def test_strip_with_beats_and_no_diagnosis(site: Site) -> None:
     assert body["findings"] == []
     assert "not a diagnosis" in body["note"].lower()
     irregular = site.fleet.patients[1]
-    flagged = httpx.get(
+    flagged = get(
         f"{site.url}/api/v1/patients/{irregular}/ecg/{_ecg_id(site, headers, irregular)}",
         headers=headers).json()
     assert [f["code"] for f in flagged["findings"]] == ["possible_af"]
@@ -47,13 +53,13 @@ def test_other_patients_strip_is_404_and_audited(site: Site) -> None:
     clinician = _auth(site, *site.fleet.clinician)
     other = site.fleet.patients[1]
     msg_id = _ecg_id(site, clinician, other)
-    assert httpx.get(f"{site.url}/api/v1/patients/{other}/ecg/{msg_id}",
+    assert get(f"{site.url}/api/v1/patients/{other}/ecg/{msg_id}",
                      headers=family).status_code == 404
     # a real strip id under the wrong patient is not found either
     own = site.fleet.patients[0]
-    assert httpx.get(f"{site.url}/api/v1/patients/{own}/ecg/{msg_id}",
+    assert get(f"{site.url}/api/v1/patients/{own}/ecg/{msg_id}",
                      headers=family).status_code == 404
-    assert httpx.get(f"{site.url}/api/v1/patients/{own}/ecg/{site.fleet.ecg_msg_id}",
+    assert get(f"{site.url}/api/v1/patients/{own}/ecg/{site.fleet.ecg_msg_id}",
                      headers=family).status_code == 200
     engine = make_engine(site.db_url)
     try:

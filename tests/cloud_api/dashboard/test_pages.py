@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import httpx
 from playwright.sync_api import Page, expect
 
 from tests.cloud_api.dashboard.browser import sign_in
 from tests.cloud_api.dashboard.conftest import Site
 
+# generous: the test machine is shared (these are not speed checks)
+get = partial(httpx.get, timeout=30.0)
+post = partial(httpx.post, timeout=30.0)
+
 
 def _token(site: Site, user: str, password: str) -> str:
-    r = httpx.post(f"{site.url}/api/v1/auth/token", data={"username": user, "password": password})
+    r = post(f"{site.url}/api/v1/auth/token", data={"username": user, "password": password})
     r.raise_for_status()
     token: str = r.json()["access_token"]
     return token
@@ -54,11 +60,11 @@ def test_bp_chart_has_one_point_per_reading(page: Page, site: Site) -> None:
 def test_ecg_viewer_marks_beats_and_flags_for_review(page: Page, site: Site) -> None:
     pid = site.fleet.patients[1]  # seeded with an irregular rhythm
     token = _token(site, *site.fleet.clinician)
-    items = httpx.get(f"{site.url}/api/v1/patients/{pid}/readings",
+    items = get(f"{site.url}/api/v1/patients/{pid}/readings",
                       params={"kind": "ecg", "limit": 1},
                       headers={"Authorization": f"Bearer {token}"}).json()["items"]
     msg_id = items[0]["msg_id"]
-    strip = httpx.get(f"{site.url}/api/v1/patients/{pid}/ecg/{msg_id}",
+    strip = get(f"{site.url}/api/v1/patients/{pid}/ecg/{msg_id}",
                       headers={"Authorization": f"Bearer {token}"}).json()
     sign_in(page, site.url, *site.fleet.clinician)
     page.goto(f"{site.url}/dashboard/#/patient/{pid}")

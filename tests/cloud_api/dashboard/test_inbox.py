@@ -1,5 +1,3 @@
-# Rename to test_inbox.py once the alert service (branch alertsvc) is on main: it needs
-# GET /api/v1/alerts and /api/v1/stream. Passes against alertsvc + dashboard (checked 20:00).
 """Alert inbox live over SSE: a simulated device's urgent reading, judged by the gateway's
 rule engine and published to a real mosquitto, stored by an ingest worker *process*, shows
 up in the open inbox by itself (banner included) and can be acknowledged there."""

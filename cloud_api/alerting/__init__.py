@@ -1,0 +1,1 @@
+"""Clinician-side alerting: lifecycle, escalation, cloud rules and delivery channels."""
