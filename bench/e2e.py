@@ -31,6 +31,7 @@ import httpx
 from argon2 import PasswordHasher
 
 from cloud_api import security
+from cloud_api.dashboard.demo_data import care_team
 from cloud_api.db.directory import create_org, create_patient, create_user, register_gateway
 from cloud_api.db.engine import make_engine, session_factory
 from cloud_api.db.migrate import upgrade
@@ -61,7 +62,9 @@ def provision(db_url: str, gateways: int) -> None:
         for i in range(gateways):
             create_patient(db, "bench-clinic", f"bp-{i:05d}", f"Bench {i} (simulated)")
             register_gateway(db, f"gw-{i:05d}", [f"bp-{i:05d}"])
-        create_user(db, "bench-clinic", "bench", "bench", Role.CLINICIAN)
+        clinician = create_user(db, "bench-clinic", "bench", "bench", Role.CLINICIAN)
+        # clinical access is through care-team panels: one team with the whole fleet
+        care_team(db, clinician, tuple(f"bp-{i:05d}" for i in range(gateways)))
     engine.dispose()
 
 

@@ -7,7 +7,6 @@ the API reads them exactly as it reads real data.
 
 from __future__ import annotations
 
-import importlib
 import math
 import random
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from cloud_api.db import care
 from cloud_api.db.directory import create_org, create_patient, create_user, register_gateway
 from cloud_api.db.engine import session_factory
 from cloud_api.db.models import Patient, ReadingRow, Role, User
@@ -74,17 +74,15 @@ def _row(gateway: str, r: Reading, received: datetime) -> dict[str, object]:
             "body": r.model_dump(mode="json", exclude_none=True)}
 
 
-def _care_team(db: Session, clinician: User, patient_ids: tuple[str, ...]) -> None:
-    """Where care teams exist (clinical access through team panels), put the clinician on
-    one with the demo patients on its panel; without them org staff see their org."""
-    try:
-        care = importlib.import_module("cloud_api.db.care")
-    except ImportError:
-        return
+def care_team(db: Session, clinician: User, patient_ids: tuple[str, ...]) -> None:
+    """Clinical access goes through care-team panels: put the clinician on a team with
+    these patients on its panel."""
     team = care.create_team(db, clinician.org_id, "demo-dashboard-team")
     care.add_member(db, team, clinician)
     for pid in patient_ids:
-        care.add_to_panel(db, team, db.get(Patient, pid))
+        patient = db.get(Patient, pid)
+        assert patient is not None
+        care.add_to_panel(db, team, patient)
 
 
 def _at(day: datetime, hour: int, rng: random.Random) -> datetime:
@@ -138,7 +136,7 @@ def seed(engine: Engine, now: datetime, *, patients: int = 3, days: int = 14) ->
         register_gateway(db, "gw-other", ["other-patient"])
         clinician = create_user(db, ORG, "demo", "demo", Role.CLINICIAN, exist_ok=True)
         create_user(db, ORG, "family1", "family1", Role.FAMILY, ids[0], exist_ok=True)
-        _care_team(db, clinician, ids)
+        care_team(db, clinician, ids)
         rows: list[dict[str, object]] = []
         for i, pid in enumerate((*ids, "other-patient")):
             gw = f"gw-demo-{i + 1}" if pid != "other-patient" else "gw-other"
