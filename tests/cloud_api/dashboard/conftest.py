@@ -54,7 +54,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         security._HASHER = saved
 
 
-@pytest.fixture(scope="package")
+# Module scope, not wider: while Playwright's sync API is open, this thread has a running
+# event loop, so asyncio.run() in any later test (other packages) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: apt-get install chromium (see .ci/setup)")
