@@ -16,6 +16,7 @@ from cloud_api.api.routes import (
     alerts,
     audit,
     auth,
+    ecg,
     fhir,
     gateways,
     health,
@@ -27,6 +28,7 @@ from cloud_api.api.routes import (
     thresholds,
 )
 from cloud_api.broker.background import config_retry_loop, make_config_publisher
+from cloud_api.dashboard import mount_dashboard
 from cloud_api.db.engine import make_engine, read_session_factory, session_factory
 from cloud_api.db.migrate import upgrade
 from cloud_api.security import LoginThrottle
@@ -66,7 +68,7 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
     app.state.throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_s)
     settings.token_key()  # fix the key now, not per request
     install_error_handlers(app)
-    for module in (auth, patients, health):
+    for module in (auth, patients, ecg, health):
         app.include_router(module.router)
     app.include_router(me.router)
     app.include_router(admin.router)
@@ -79,4 +81,5 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
     app.include_router(stream.router)
     app.include_router(alerting_admin.router)
     app.include_router(reports.router)
+    mount_dashboard(app)  # the browser UI: static files under /dashboard/
     return app

@@ -257,6 +257,26 @@ def _fresh_target(w: World, s: str) -> tuple[dict[str, Any], Any]:
         return {"target_id": target.id}, None
 
 
+def _ecg_strip(w: World, s: str) -> tuple[dict[str, Any], Any]:
+    """A stored ECG strip of the scope's patient (on a fresh gateway serving them)."""
+    from cloud_api.dashboard.demo_data import synthetic_ecg
+    from cloud_api.db.models import ReadingRow
+    from vitals.ids import new_msg_id
+    from vitals.readings import DeviceRef, EcgStrip
+
+    at = now_utc()
+    strip = EcgStrip(msg_id=new_msg_id(at), patient=PATIENT[s], measured_at=at, start=at,
+                     device=DeviceRef(make="Polar", model="H10", serial=unique("ecg")),
+                     simulated=True, fs_hz=250.0, samples_uv=tuple(synthetic_ecg(250.0, 10, 70)))
+    with w.session() as db, db.begin():
+        gid = unique("gwe")
+        register_gateway(db, gid, [PATIENT[s]])
+        db.add(ReadingRow(msg_id=strip.msg_id, patient_id=PATIENT[s], gateway_id=gid, kind="ecg",
+                          measured_at=at, received_at=at, device_key=strip.device.key,
+                          simulated=True, body=strip.model_dump(mode="json", exclude_none=True)))
+    return {"patient_id": PATIENT[s], "msg_id": strip.msg_id}, None
+
+
 @dataclass(frozen=True)
 class Case:
     policy: Policy
@@ -271,6 +291,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/patients"): Case(org_admin_only(201), lambda w, s: (
         {}, {"id": unique("np"), "display_name": "New Patient"})),
     ("GET", "/api/v1/patients/{patient_id}/readings"): Case(read, patient_path(), PATIENT_SCOPES),
+    ("GET", "/api/v1/patients/{patient_id}/ecg/{msg_id}"): Case(read, _ecg_strip, PATIENT_SCOPES),
     ("GET", "/api/v1/me"): Case(anyone(200), none),
     ("PUT", "/api/v1/me/preferences"): Case(anyone(200), lambda w, s: (
         {}, {"bp_unit": "kPa", "glucose_unit": "mmol/L"})),
