@@ -41,11 +41,15 @@ url = "mqtt://127.0.0.1:{broker_port}"
 [outbox]
 path = "{data_dir / "gateway" / "outbox.db"}"
 
+# The scripted emergency: this simulated patient's cuff reads in the severe range, so the
+# gateway's severe-BP rule (confirmed by a second reading 1-5 min later) raises an urgent alert
+# about a minute after start, on the gateway, in the cloud inbox and on the dashboard.
 [[devices]]
 kind = "blood_pressure"
 simulated = true
 patient = "{PATIENT}"
-interval_s = 5.0
+interval_s = 20.0
+scenario = "crisis"
 """
 
 
@@ -127,6 +131,24 @@ class Demo:
             time.sleep(0.5)
         raise ServiceError(f"no reading visible through the API within {READY_TIMEOUT_S:.0f} s")
 
+    def wait_for_alert(self) -> dict[str, object]:
+        """Wait for the scripted emergency's urgent alert to reach the cloud inbox."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        form = urllib.parse.urlencode({"username": DEMO_USER, "password": DEMO_PASSWORD}).encode()
+        while time.monotonic() < deadline:
+            self.check_children()
+            try:
+                token = _http_json(f"{self.base}/api/v1/auth/token", form)
+                access = token["access_token"]  # type: ignore[index]
+                page = _http_json(f"{self.base}/api/v1/alerts?severity=urgent", token=access)
+                items = page["items"]  # type: ignore[index]
+                if items:
+                    return items[0]  # type: ignore[no-any-return]
+            except (urllib.error.URLError, OSError, KeyError, ValueError):
+                pass
+            time.sleep(1.0)
+        raise ServiceError(f"no alert reached the inbox within {READY_TIMEOUT_S:.0f} s")
+
     def stop(self) -> None:
         for child in reversed(self.children):
             child.stop()
@@ -150,8 +172,14 @@ def main(args: argparse.Namespace) -> int:
         demo.start()
         first = demo.wait_until_ready()
         print(
-            f"HomeRPM demo ready: {demo.base}  (API docs {demo.base}/docs; "
-            f"first reading {first.get('msg_id')} for patient {PATIENT})",
+            f"HomeRPM demo ready: {demo.base}  (dashboard {demo.base}/dashboard/, API docs "
+            f"{demo.base}/docs; first reading {first.get('msg_id')} for patient {PATIENT})",
+            flush=True,
+        )
+        alert = demo.wait_for_alert()
+        print(
+            f"HomeRPM demo alert raised: {alert.get('severity')} {alert.get('title')!r} for "
+            f"patient {alert.get('patient_id')} (simulated), see {demo.base}/dashboard/",
             flush=True,
         )
         while True:

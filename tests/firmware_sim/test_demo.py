@@ -26,7 +26,7 @@ def _get(url: str, token: str | None = None, data: bytes | None = None) -> objec
         return json.loads(response.read())
 
 
-def test_demo_comes_up_shows_a_reading_and_stops_cleanly(tmp_path: Path) -> None:
+def test_demo_comes_up_shows_a_reading_raises_an_alert_and_stops_cleanly(tmp_path: Path) -> None:
     port = free_port()
     demo = subprocess.Popen(
         [sys.executable, "-m", "vitals.cli", "demo", "--port", str(port),
@@ -50,6 +50,14 @@ def test_demo_comes_up_shows_a_reading_and_stops_cleanly(tmp_path: Path) -> None
         page = _get(f"http://127.0.0.1:{port}/api/v1/patients/demo-patient-1/readings",
                     token=token["access_token"])  # type: ignore[index]
         assert page["items"] and page["items"][0]["simulated"] is True  # type: ignore[index]
+
+        # The scripted emergency (a cuff in the severe range, confirmed a minute later) must
+        # reach the clinician inbox by itself.
+        for line in demo.stdout:
+            lines.append(line)
+            if "alert raised" in line:
+                break
+        assert "alert raised: urgent" in lines[-1], "".join(lines)
     finally:
         demo.send_signal(signal.SIGTERM)
         demo.wait(30)
