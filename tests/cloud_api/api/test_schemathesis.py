@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 from tests.cloud_api.world import World
 
 EXAMPLES_PER_OPERATION = 4
+# Endpoints whose response never ends (Server-Sent Events) cannot be read to the end by a
+# test client; their access control and errors are tested in tests/cloud_api/alerting/test_stream.py.
+STREAMING = {"/api/v1/stream"}
 
 
 def test_no_server_errors(api: TestClient, world: World) -> None:
@@ -24,6 +27,8 @@ def test_no_server_errors(api: TestClient, world: World) -> None:
     statuses: list[int] = []
     for result in schema.get_all_operations():
         operation = result.ok()
+        if operation.path in STREAMING:
+            continue
         operations += 1
 
         @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
