@@ -15,7 +15,7 @@ from tests.cloud_api.world import World
 
 EXAMPLES_PER_OPERATION = 4
 # Endpoints whose response never ends (Server-Sent Events) cannot be read to the end by a
-# test client; their access control and errors are tested in tests/cloud_api/alerting/test_stream.py.
+# test client; their access control is tested in tests/cloud_api/alerting/test_stream.py.
 STREAMING = {"/api/v1/stream"}
 
 
