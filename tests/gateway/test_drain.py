@@ -138,11 +138,14 @@ async def test_an_alert_overtakes_a_reading_backlog(outbox: AsyncOutbox) -> None
         trigger = bp(5000, systolic=200)
         urgent = alert(trigger)
         await outbox.put(trigger, [urgent])
+        stored_at = len(uplink.published)  # messages already out when the alert was stored
         drainer.notify()
         await until(lambda: urgent.msg_id in msg_ids_of(uplink))
         task.cancel()
     topics_sent = uplink.topics()
     alert_at = topics_sent.index(topics.topic(GW, topics.TopicKind.ALERTS))
-    # it went out within a few messages of being stored, not after the 30-message backlog
-    assert alert_at < 10
+    # It went out within a few messages of being stored (the rows already leased and the
+    # publish window go first), not after the rest of the 30-message backlog.
+    assert alert_at <= stored_at + 4
+    assert alert_at < 25
     assert trigger.msg_id not in msg_ids_of(uplink)  # its reading waits its turn
