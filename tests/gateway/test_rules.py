@@ -15,12 +15,12 @@ from gateway.rules import EdgeRules
 from tests.gateway.gw_live import glucose
 from vitals.alerts import AlertState, Severity
 
-NOW = datetime.now(UTC)
-
 
 class Clock:
     def __init__(self) -> None:
-        self.now = NOW
+        # Taken when the test runs, not at import: readings made with the wall clock must not
+        # look future-dated to the engine when the suite reaches this file minutes later.
+        self.now = datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self.now
