@@ -114,40 +114,29 @@ class Demo:
                 )
 
     def wait_until_ready(self) -> dict[str, object]:
-        """Log in as the demo clinician and wait for the first reading to be visible."""
+        """Wait for the first reading to be visible through the API."""
+        return self._first_item(f"/api/v1/patients/{PATIENT}/readings", "reading")
+
+    def wait_for_alert(self) -> dict[str, object]:
+        """Wait for the scripted emergency's urgent alert to reach the cloud inbox."""
+        return self._first_item("/api/v1/alerts?severity=urgent", "urgent alert")
+
+    def _first_item(self, path: str, what: str) -> dict[str, object]:
+        """Log in as the demo clinician and poll ``path`` until its page has an item."""
         deadline = time.monotonic() + READY_TIMEOUT_S
         form = urllib.parse.urlencode({"username": DEMO_USER, "password": DEMO_PASSWORD}).encode()
         while time.monotonic() < deadline:
             self.check_children()
             try:
                 token = _http_json(f"{self.base}/api/v1/auth/token", form)
-                access = token["access_token"]  # type: ignore[index]
-                page = _http_json(f"{self.base}/api/v1/patients/{PATIENT}/readings", token=access)
+                page = _http_json(f"{self.base}{path}", token=token["access_token"])  # type: ignore[index]
                 items = page["items"]  # type: ignore[index]
                 if items:
                     return items[0]  # type: ignore[no-any-return]
             except (urllib.error.URLError, OSError, KeyError, ValueError):
                 pass
             time.sleep(0.5)
-        raise ServiceError(f"no reading visible through the API within {READY_TIMEOUT_S:.0f} s")
-
-    def wait_for_alert(self) -> dict[str, object]:
-        """Wait for the scripted emergency's urgent alert to reach the cloud inbox."""
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        form = urllib.parse.urlencode({"username": DEMO_USER, "password": DEMO_PASSWORD}).encode()
-        while time.monotonic() < deadline:
-            self.check_children()
-            try:
-                token = _http_json(f"{self.base}/api/v1/auth/token", form)
-                access = token["access_token"]  # type: ignore[index]
-                page = _http_json(f"{self.base}/api/v1/alerts?severity=urgent", token=access)
-                items = page["items"]  # type: ignore[index]
-                if items:
-                    return items[0]  # type: ignore[no-any-return]
-            except (urllib.error.URLError, OSError, KeyError, ValueError):
-                pass
-            time.sleep(1.0)
-        raise ServiceError(f"no alert reached the inbox within {READY_TIMEOUT_S:.0f} s")
+        raise ServiceError(f"no {what} visible through the API within {READY_TIMEOUT_S:.0f} s")
 
     def stop(self) -> None:
         for child in reversed(self.children):
