@@ -56,6 +56,11 @@ class CloudSettings(BaseSettings):
         default=None, description="mqtt://svc-api:pw@host:1883 (HOMERPM_CONFIG_MQTT_URL)"
     )
     config_retry_s: float = Field(default=30.0, gt=0, description="retry pending config pushes")
+    # Audit of reads: write-behind batches (cloud_api/db/audit_writer.py, docs/api.md "Audit")
+    audit_flush_s: float = Field(default=0.1, gt=0, le=5, description="a read's audit row is "
+                                 "written at most this long after the response")
+    audit_max_pending: int = Field(default=20_000, ge=1, description="queued read-audit events "
+                                   "before callers write their own row synchronously")
     # Alerting (cloud_api/alerting, docs/alerts.md)
     alerting_loops: bool = Field(default=True, description="run escalation, delivery and "
                                  "cloud rules inside the API (safe on every replica)")

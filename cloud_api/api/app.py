@@ -29,6 +29,7 @@ from cloud_api.api.routes import (
 )
 from cloud_api.broker.background import config_retry_loop, make_config_publisher
 from cloud_api.dashboard import mount_dashboard
+from cloud_api.db.audit_writer import AuditRecorder
 from cloud_api.db.engine import make_engine, read_session_factory, session_factory
 from cloud_api.db.migrate import upgrade
 from cloud_api.security import LoginThrottle
@@ -53,8 +54,13 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
             app.state.engine = engine
             app.state.sessions = session_factory(engine)
             app.state.read_sessions = read_session_factory(engine)
+            app.state.audit = AuditRecorder(app.state.sessions, interval_s=settings.audit_flush_s,
+                                            max_pending=settings.audit_max_pending)
             app.state.config_publisher = make_config_publisher(settings)
             async with anyio.create_task_group() as tasks:
+                # Cancelling the group runs its final (shielded) flush: every read audited
+                # before shutdown is written before the engine is disposed below.
+                tasks.start_soon(app.state.audit.run)
                 tasks.start_soon(config_retry_loop, app, settings.config_retry_s)
                 if settings.alerting_loops:
                     tasks.start_soon(run_alerting, engine, settings)

@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from cloud_api.db.audit_writer import AuditRecorder
 from cloud_api.db.models import User
 from cloud_api.security import TokenError, read_token
 from cloud_api.settings import CloudSettings
@@ -43,6 +44,14 @@ def get_read_db(request: Request) -> Iterator[Session]:
 
 ReadSession = Annotated[Session, Depends(get_read_db)]
 
+
+def get_audit(request: Request) -> AuditRecorder:
+    """Where reads record their audit event (written behind, in batches; see audit_writer)."""
+    recorder: AuditRecorder = request.app.state.audit
+    return recorder
+
+
+ReadAudit = Annotated[AuditRecorder, Depends(get_audit)]
 
 
 def current_user(

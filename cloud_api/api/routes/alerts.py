@@ -1,5 +1,7 @@
 """The alert inbox and lifecycle actions. Every read and action is audited; actions are
-for organisation staff only (family users may read what they can see)."""
+for organisation staff only (family users may read what they can see). Reads query through
+the read session and audit through the write-behind recorder (db/audit_writer.py); actions
+write their audit row in their own transaction."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from cloud_api.alerting import lifecycle
 from cloud_api.alerting.lifecycle import Actor, IllegalTransition
 from cloud_api.alerting.models import AlertWorkflow, WorkflowStatus
 from cloud_api.alerting.views import AlertOut, AlertsPageOut, alert_out
-from cloud_api.api.deps import CurrentUser, DbSession
+from cloud_api.api.deps import CurrentUser, DbSession, ReadAudit, ReadSession
 from cloud_api.db.access import visible_patients
 from cloud_api.db.audit import record
 from cloud_api.db.models import AlertRow, Patient, Role, User
@@ -54,7 +56,7 @@ def _parse_cursor(cursor: str) -> tuple[datetime, str]:
 
 @router.get("", response_model=AlertsPageOut)
 def inbox(
-    user: CurrentUser, db: DbSession,
+    user: CurrentUser, reader: ReadSession, audit: ReadAudit,
     state: Annotated[list[str] | None, Query(description="raised, delivered, acknowledged, "
                                              "resolved (repeatable)")] = None,
     severity: Annotated[list[str] | None, Query(description="info, warning, urgent")] = None,
@@ -95,36 +97,38 @@ def inbox(
         query = query.where(or_(AlertWorkflow.raised_at < at,
                                 and_(AlertWorkflow.raised_at == at,
                                      AlertWorkflow.alert_id < alert_id)))
-    rows = db.execute(query.order_by(AlertWorkflow.raised_at.desc(),
-                                     AlertWorkflow.alert_id.desc()).limit(limit + 1)).all()
+    rows = reader.execute(query.order_by(AlertWorkflow.raised_at.desc(),
+                                         AlertWorkflow.alert_id.desc()).limit(limit + 1)).all()
     page = rows[:limit]
     policies: dict[int, Any] = {}
-    items = [alert_out(db, wf, alert, policies=policies) for wf, alert in page]
-    record(db, user.username, "alerts.list", actor_id=user.id,
-           detail={"alerts": [i.alert_id for i in items]})
-    db.commit()
+    items = [alert_out(reader, wf, alert, policies=policies) for wf, alert in page]
+    audit.record(user.username, "alerts.list", actor_id=user.id,
+                 detail={"alerts": [i.alert_id for i in items]})
     more = len(rows) > limit
     return AlertsPageOut(items=items, next_cursor=_cursor(page[-1][0].raised_at,
                                                           page[-1][0].alert_id) if more else None)
 
 
-def _load(db: Session, user: User, alert_id: str) -> tuple[AlertWorkflow, AlertRow]:
+def _find(db: Session, user: User, alert_id: str) -> tuple[AlertWorkflow, AlertRow] | None:
     row = db.execute(visible_alerts(user).where(AlertWorkflow.alert_id == alert_id)).first()
-    if row is None:
-        record(db, user.username, "alert.denied", actor_id=user.id,
-               detail={"alert_id": alert_id[:64]})
-        db.commit()
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "alert not found")
-    return row[0], row[1]
+    return None if row is None else (row[0], row[1])
+
+
+_NOT_FOUND = "alert not found"
 
 
 @router.get("/{alert_id}", response_model=AlertOut, responses=_ERRORS)
-def get_alert(alert_id: str, user: CurrentUser, db: DbSession) -> AlertOut:
-    wf, alert = _load(db, user, alert_id)
-    record(db, user.username, "alert.read", actor_id=user.id, patient_id=wf.patient_id,
-           detail={"alert_id": alert_id})
-    db.commit()
-    return alert_out(db, wf, alert, full=True)
+def get_alert(alert_id: str, user: CurrentUser, reader: ReadSession,
+              audit: ReadAudit) -> AlertOut:
+    found = _find(reader, user, alert_id)
+    if found is None:
+        audit.record(user.username, "alert.denied", actor_id=user.id,
+                     detail={"alert_id": alert_id[:64]})
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
+    wf, alert = found
+    audit.record(user.username, "alert.read", actor_id=user.id, patient_id=wf.patient_id,
+                 detail={"alert_id": alert_id})
+    return alert_out(reader, wf, alert, full=True)
 
 
 class ResolveIn(BaseModel):
@@ -147,7 +151,13 @@ class SnoozeIn(BaseModel):
 def _act(db: Session, user: User, alert_id: str, action: str, body: Any = None) -> AlertOut:
     if user.role not in _STAFF:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only clinical staff act on alerts")
-    wf, alert = _load(db, user, alert_id)
+    found = _find(db, user, alert_id)
+    if found is None:
+        record(db, user.username, "alert.denied", actor_id=user.id,
+               detail={"alert_id": alert_id[:64]})
+        db.commit()
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
+    wf, alert = found
     actor, now = Actor(user.username, user.id), now_utc()
     try:
         if action == "acknowledge":

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import or_, select
 
 from cloud_api.api.access_schemas import AuditOut
-from cloud_api.api.deps import CurrentUser, DbSession
+from cloud_api.api.deps import CurrentUser, DbSession, ReadAudit
 from cloud_api.api.guards import require
 from cloud_api.db.audit import record
 from cloud_api.db.errors import Invalid
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 @router.get("", response_model=list[AuditOut],
             responses={403: {"description": "not an org admin"}})
 def audit_log(
-    user: CurrentUser, db: DbSession,
+    user: CurrentUser, db: DbSession, recorder: ReadAudit,
     patient: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=64, description="username")] = None,
     action: Annotated[str | None, Query(max_length=64, description="e.g. readings.read")] = None,
@@ -31,8 +31,10 @@ def audit_log(
     before_id: Annotated[int | None, Query(ge=1, le=2**62, description="page: id < this")] = None,
 ) -> list[AuditOut]:
     """Newest first. Rows about the organisation's patients or by its users. The log is
-    append-only: the database refuses UPDATE and DELETE on it (trigger)."""
+    append-only: the database refuses UPDATE and DELETE on it (trigger). Reads audited
+    before this request are included (their write-behind batch is flushed first)."""
     require(user, Role.ORG_ADMIN)
+    recorder.flush()
     org_patients = select(Patient.id).where(Patient.org_id == user.org_id)
     org_users = select(User.id).where(User.org_id == user.org_id)
     query = select(AuditRow).where(or_(AuditRow.patient_id.in_(org_patients),

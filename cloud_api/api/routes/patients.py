@@ -1,4 +1,5 @@
-"""Patients and their readings. Every read of patient data is audited."""
+"""Patients and their readings. Every read of patient data is audited (written behind in
+batches by the app's AuditRecorder, so a read takes no write lock; see db/audit_writer.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 
 from cloud_api.api.access_schemas import UnitPrefs
-from cloud_api.api.deps import CurrentUser, DbSession, ReadSession
+from cloud_api.api.deps import CurrentUser, ReadAudit, ReadSession
 from cloud_api.api.routes.me import prefs_of
 from cloud_api.api.schemas import DeviceOut, PatientOut, ReadingOut, ReadingsPageOut
 from cloud_api.db.access import visible_patient, visible_patients
-from cloud_api.db.audit import record
 from cloud_api.db.models import Patient, ReadingRow
 from cloud_api.db.reads import CursorError, readings_page
 from vitals.readings import ReadingKind
@@ -28,18 +28,16 @@ _COMMON = {"msg_id", "kind", "patient", "device", "measured_at", "received_at", 
 
 
 @router.get("", response_model=list[PatientOut])
-def list_patients(user: CurrentUser, db: DbSession, reader: ReadSession) -> list[PatientOut]:
-    # Query through the read session; only the audit row takes the write lock (briefly).
+def list_patients(user: CurrentUser, reader: ReadSession, audit: ReadAudit) -> list[PatientOut]:
     patients = reader.scalars(visible_patients(user).order_by(Patient.id)).all()
-    record(db, user.username, "patients.list", actor_id=user.id,
-           detail={"patients": [p.id for p in patients]})
-    db.commit()
+    audit.record(user.username, "patients.list", actor_id=user.id,
+                 detail={"patients": [p.id for p in patients]})
     return [PatientOut(id=p.id, display_name=p.display_name, mrn=p.mrn) for p in patients]
 
 
 @router.get("/{patient_id}/readings", response_model=ReadingsPageOut, responses=_NOT_FOUND)
 def list_readings(
-    patient_id: str, user: CurrentUser, db: DbSession, reader: ReadSession,
+    patient_id: str, user: CurrentUser, reader: ReadSession, audit: ReadAudit,
     since: Annotated[datetime | None, Query(description="measured_at ≥ since (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="measured_at < until (ISO 8601)")] = None,
     kind: Annotated[list[ReadingKind] | None, Query(description="repeat to allow several")] = None,
@@ -51,8 +49,8 @@ def list_readings(
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 f"{name} must carry a time zone, e.g. 2026-11-25T08:00:00Z")
     if visible_patient(reader, user, patient_id) is None:
-        record(db, user.username, "readings.denied", actor_id=user.id, patient_id=patient_id[:64])
-        db.commit()
+        audit.record(user.username, "readings.denied", actor_id=user.id,
+                     patient_id=patient_id[:64])
         raise HTTPException(status.HTTP_404_NOT_FOUND, "patient not found")
     kinds = [k.value for k in kind or ()]
     try:
@@ -61,11 +59,10 @@ def list_readings(
     except CursorError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     prefs = prefs_of(reader, user.id)
-    record(db, user.username, "readings.read", actor_id=user.id, patient_id=patient_id,
-           detail={"count": len(page.rows), "kinds": kinds, "cursor": cursor is not None,
-                   "since": since.isoformat() if since else None,
-                   "until": until.isoformat() if until else None})
-    db.commit()
+    audit.record(user.username, "readings.read", actor_id=user.id, patient_id=patient_id,
+                 detail={"count": len(page.rows), "kinds": kinds, "cursor": cursor is not None,
+                         "since": since.isoformat() if since else None,
+                         "until": until.isoformat() if until else None})
     return ReadingsPageOut(items=[_reading_out(r, prefs) for r in page.rows],
                            next_cursor=page.next_cursor)
 

@@ -59,6 +59,7 @@ def test_referral_grants_full_history_and_refer_back_revokes(api: TestClient, wo
     r = api.post(f"/api/v1/patients/{pid}/consents/{consent}/revoke", headers=demo)
     assert r.status_code == 200
     assert not _sees(api, world, "otherdoc", pid)
+    api.app.state.audit.flush()  # type: ignore[attr-defined]  # reads are written behind
     with Session(world.engine) as db:
         actions = set(db.scalars(select(AuditRow.action).where(AuditRow.patient_id == pid)))
     assert {"consent.grant", "referral.grant", "referral.revoke", "consent.revoke",

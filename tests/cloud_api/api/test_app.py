@@ -52,7 +52,10 @@ def login(client: TestClient, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-def audit(engine: Engine, action: str) -> list[AuditRow]:
+def audit(engine: Engine, action: str, client: TestClient | None = None) -> list[AuditRow]:
+    """Audit rows of ``action``; with ``client``, after flushing its write-behind reads."""
+    if client is not None:
+        client.app.state.audit.flush()  # type: ignore[attr-defined]
     with Session(engine) as db:
         return list(db.scalars(select(AuditRow).where(AuditRow.action == action)))
 
@@ -105,7 +108,7 @@ def test_patient_list_is_scoped_to_the_caller(
     r = client.get("/api/v1/patients", headers=login(client, username))
     assert r.status_code == 200
     assert [p["id"] for p in r.json()] == expected
-    assert [a.actor for a in audit(engine, "patients.list")] == [username]
+    assert [a.actor for a in audit(engine, "patients.list", client)] == [username]
 
 
 def store_readings(engine: Engine, n: int, patient: str = DEMO_PATIENT,
@@ -134,7 +137,7 @@ def test_readings_newest_first_with_cursor_pagination(client: TestClient, engine
     assert item["kind"] == "blood_pressure" and item["simulated"] is True
     assert item["values"]["systolic"] == 124 and item["device"]["key"] == "SIM-0001"
     assert "patient" not in item["values"]
-    assert len(audit(engine, "readings.read")) == 4
+    assert len(audit(engine, "readings.read", client)) == 4
 
 
 def test_readings_filters(client: TestClient, engine: Engine) -> None:
@@ -164,7 +167,7 @@ def test_invisible_patient_is_404_and_audited(
     missing = client.get("/api/v1/patients/no-such-patient/readings", headers=headers)
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json() == missing.json()  # existence does not leak
-    assert {a.patient_id for a in audit(engine, "readings.denied")} == {
+    assert {a.patient_id for a in audit(engine, "readings.denied", client)} == {
         DEMO_PATIENT, "no-such-patient"}
 
 
