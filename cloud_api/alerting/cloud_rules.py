@@ -17,6 +17,8 @@ computes the same id and the insert-if-absent keeps one alert.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +30,7 @@ from cloud_api.alerting.clock import Clock
 from cloud_api.alerting.ingest_seam import open_orphans
 from cloud_api.alerting.lifecycle import SYSTEM, open_workflow, resolve
 from cloud_api.alerting.models import AlertWorkflow, GatewayPresence, WorkflowStatus, WorklistItem
+from cloud_api.db.engine import READ_ONLY
 from cloud_api.db.models import AlertEventRow, AlertRow, Patient, ReadingRow, gateway_patients
 from cloud_api.db.upsert import insert_ignore
 from edge_rules.home_bp import home_bp_722
@@ -95,10 +98,24 @@ class CloudRules:
                 now - self._last_scan < timedelta(seconds=self.config.scan_every_s):
             return
         self._last_scan = now
+        # The scans read every recent reading (seconds at 1 000 patients): they run in a
+        # read-only transaction, which on SQLite takes no write lock, and only what must
+        # change is written afterwards in a short transaction. Holding the single writer
+        # lock through the scans stalled every other writer (API audit, ingest) for seconds.
+        with self._read_only() as db:
+            silent, devices_with_alerts = self.device_scan(db, now)
+            items = self.worklist_scan(db, now)
         with self.sessions.begin() as db:
-            self.devices(db, now)
-        with self.sessions.begin() as db:
-            self.worklist(db, now)
+            self.devices(db, now, silent, devices_with_alerts)
+        if items:
+            with self.sessions.begin() as db:
+                self.worklist(db, items)
+
+    @contextmanager
+    def _read_only(self) -> Iterator[Session]:
+        with self.sessions() as db:
+            db.connection(execution_options={READ_ONLY: True})
+            yield db
 
     # gateway offline ----------------------------------------------------------------
     def gateways(self, db: Session, now: datetime) -> None:
@@ -126,20 +143,32 @@ class CloudRules:
                             source=OFFLINE_SOURCE)
 
     # no data per device ---------------------------------------------------------------
-    def devices(self, db: Session, now: datetime) -> None:
+    def device_scan(self, db: Session, now: datetime) -> tuple[list[tuple[Any, ...]],
+                                                                set[tuple[str, str]]]:
+        """(patient, device, kind, last_at, gateway, simulated) of every device seen in the
+        lookback window, and the (patient, gateway) pairs with an uncleared no-data alert."""
         since = now - timedelta(days=self.config.device_lookback_days)
-        silent = now - timedelta(seconds=self.config.no_data_after_s)
         last = func.max(ReadingRow.measured_at)
         rows = db.execute(
             select(ReadingRow.patient_id, ReadingRow.device_key, ReadingRow.kind, last,
                    func.max(ReadingRow.gateway_id), func.max(cast(ReadingRow.simulated, Integer)))
             .where(ReadingRow.measured_at >= since)
             .group_by(ReadingRow.patient_id, ReadingRow.device_key, ReadingRow.kind)).all()
+        open_pairs = db.execute(
+            select(AlertRow.patient_id, AlertRow.gateway_id).distinct()
+            .where(AlertRow.rule_id == "no_data_device",
+                   AlertRow.state != AlertState.CLEARED.value)).all()
+        return [tuple(r) for r in rows], {(p, g) for p, g in open_pairs if g is not None}
+
+    def devices(self, db: Session, now: datetime, rows: list[tuple[Any, ...]],
+                with_alerts: set[tuple[str, str]]) -> None:
+        silent = now - timedelta(seconds=self.config.no_data_after_s)
         for patient, device, kind, last_at, gateway, simulated in rows:
             key = f"no_data_device|{patient}|{device}|{kind}"
             if last_at >= silent:
-                self._clear(db, patient, "no_data_device", gateway, now, "readings resumed",
-                            key_prefix=key)
+                if (patient, gateway) in with_alerts:  # else nothing to clear
+                    self._clear(db, patient, "no_data_device", gateway, now,
+                                "readings resumed", key_prefix=key)
                 continue
             hours = self.config.no_data_after_s / 3600
             self._raise(db, now, patient=patient, gateway=gateway, rule_id="no_data_device",
@@ -152,31 +181,45 @@ class CloudRules:
                         source=NO_DATA_SOURCE, extra={"device_key": device, "kind": kind})
 
     # weekly worklist -----------------------------------------------------------------
-    def worklist(self, db: Session, now: datetime) -> None:
+    def worklist_scan(self, db: Session, now: datetime) -> list[dict[str, Any]]:
+        """Worklist rows to insert: patients over the 7-2-2 threshold this ISO week who do
+        not have their item yet."""
         since = now - timedelta(days=8)
+        year, week, _ = now.isocalendar()
+        period = f"{year}-W{week:02d}"
+        have = set(db.scalars(select(WorklistItem.patient_id).where(
+            WorklistItem.kind == "home_bp_uncontrolled", WorklistItem.period == period)))
         rows = db.execute(select(ReadingRow.patient_id, ReadingRow.body).where(
             ReadingRow.kind == "blood_pressure", ReadingRow.measured_at >= since,
             ReadingRow.measured_at <= now)).all()
         by_patient: dict[str, list[BloodPressure]] = {}
         for patient, body in rows:
-            by_patient.setdefault(patient, []).append(BloodPressure.model_validate(body))
-        year, week, _ = now.isocalendar()
+            if patient not in have:
+                by_patient.setdefault(patient, []).append(BloodPressure.model_validate(body))
         sys_t, dia_t = self.config.bp_threshold
+        items: list[dict[str, Any]] = []
         for patient, readings in by_patient.items():
             s = home_bp_722(readings, self.config.patient_tz, threshold_systolic=sys_t,
                             threshold_diastolic=dia_t)
             if not s.uncontrolled:
                 continue
-            org_id = db.scalar(select(Patient.org_id).where(Patient.id == patient))
-            insert_ignore(db, WorklistItem.__table__, [{  # type: ignore[arg-type]
-                "org_id": org_id, "patient_id": patient, "kind": "home_bp_uncontrolled",
-                "period": f"{year}-W{week:02d}", "created_at": now,
+            items.append({
+                "patient_id": patient, "kind": "home_bp_uncontrolled", "period": period,
+                "created_at": now,
                 "detail": {"mean_systolic": s.mean_systolic, "mean_diastolic": s.mean_diastolic,
                            "days_used": [d.isoformat() for d in s.days_used],
                            "sessions_used": s.sessions_used,
                            "threshold": [sys_t, dia_t], "source": HOME_BP_SOURCE},
                 "done_at": None, "done_by": None, "note": None,
-            }])
+            })
+        return items
+
+    def worklist(self, db: Session, items: list[dict[str, Any]]) -> None:
+        orgs: dict[str, int] = {pid: org for pid, org in db.execute(
+            select(Patient.id, Patient.org_id).where(
+                Patient.id.in_([i["patient_id"] for i in items])))}
+        insert_ignore(db, WorklistItem.__table__,  # type: ignore[arg-type]
+                      [{**i, "org_id": orgs[i["patient_id"]]} for i in items])
 
     # helpers ---------------------------------------------------------------------------
     def _raise(self, db: Session, now: datetime, *, patient: str, gateway: str, rule_id: str,

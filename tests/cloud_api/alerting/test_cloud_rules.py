@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
@@ -19,7 +21,9 @@ from sqlalchemy.orm import Session
 from cloud_api.alerting.clock import FakeClock
 from cloud_api.alerting.cloud_rules import CloudRules
 from cloud_api.alerting.models import AlertWorkflow, GatewayPresence, WorklistItem
-from cloud_api.db.engine import session_factory
+from cloud_api.db.directory import DEMO_PATIENT, seed_demo
+from cloud_api.db.engine import make_engine, session_factory
+from cloud_api.db.migrate import upgrade
 from cloud_api.db.models import AlertRow
 from cloud_api.ingest.batch import IngestBatch
 from cloud_api.ingest.config import BrokerAddress, IngestConfig
@@ -175,3 +179,30 @@ def test_weekly_worklist_from_722_home_bp(engine: Engine) -> None:
     assert item.detail["mean_systolic"] == 139.0 and item.detail["mean_diastolic"] == 85.0
     assert len(item.detail["days_used"]) == 6 and item.detail["sessions_used"] == 12
     assert cloud_alerts(engine, "home_bp_uncontrolled") == []  # a worklist item, not a page
+
+
+def test_rule_scans_do_not_wait_for_the_sqlite_write_lock(tmp_path: Path) -> None:
+    """The scans read in a read-only transaction: another writer holding SQLite's lock
+    (an API audit batch, an ingest worker) neither blocks them nor is blocked by them."""
+    engine = make_engine(f"sqlite:///{tmp_path}/rules.db")
+    upgrade(engine)
+    with session_factory(engine).begin() as db:
+        seed_demo(db)
+    start = datetime(2026, 11, 16, tzinfo=UTC)
+    readings = tuple(_bp(start + timedelta(days=d, hours=h), 150, 95)
+                     for d in range(7) for h in (7, 21))
+    asyncio.run(SqlStore(engine).write(IngestBatch(start, "gw-demo-1", readings=readings)))
+    rules = CloudRules(session_factory(engine), FakeClock(start + timedelta(days=7)))
+    writer = sqlite3.connect(f"{tmp_path}/rules.db", isolation_level=None, timeout=0)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # holds the write lock during the scans
+        with rules._read_only() as db:
+            now = rules.clock.now()
+            devices, _ = rules.device_scan(db, now)
+            items = rules.worklist_scan(db, now)
+        writer.execute("COMMIT")
+    finally:
+        writer.close()
+        engine.dispose()
+    assert [d[:3] for d in devices] == [(DEMO_PATIENT, DEVICE.key, "blood_pressure")]
+    assert [i["patient_id"] for i in items] == [DEMO_PATIENT]
