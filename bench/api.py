@@ -61,12 +61,16 @@ async def load(base: str, token: str, patients: int, requests: int, concurrency:
             else:
                 url, params = "/api/v1/patients", {}
             t0 = time.perf_counter()
-            r = await client.get(url, params=params)
+            try:
+                r = await client.get(url, params=params)
+                problem = None if r.status_code == 200 else f"HTTP {r.status_code} {r.text[:200]}"
+            except httpx.HTTPError as exc:
+                problem = f"{type(exc).__name__} {exc}"
             latencies.append((time.perf_counter() - t0) * 1000)
-            if r.status_code != 200:
+            if problem is not None:
                 failed += 1
                 if failed <= 3:
-                    print(f"{path_for}: HTTP {r.status_code} {r.text[:200]}", file=sys.stderr)
+                    print(f"{path_for}: {problem}", file=sys.stderr)
 
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
