@@ -57,6 +57,8 @@ class CloudSettings(BaseSettings):
     )
     config_retry_s: float = Field(default=30.0, gt=0, description="retry pending config pushes")
     # Audit of reads: write-behind batches (cloud_api/db/audit_writer.py, docs/api.md "Audit")
+    audit_write_behind: bool = Field(default=True, description="false: every read's audit row "
+                                     "is committed before the response (slower)")
     audit_flush_s: float = Field(default=0.1, gt=0, le=5, description="a read's audit row is "
                                  "written at most this long after the response")
     audit_max_pending: int = Field(default=20_000, ge=1, description="queued read-audit events "

@@ -54,8 +54,9 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
             app.state.engine = engine
             app.state.sessions = session_factory(engine)
             app.state.read_sessions = read_session_factory(engine)
-            app.state.audit = AuditRecorder(app.state.sessions, interval_s=settings.audit_flush_s,
-                                            max_pending=settings.audit_max_pending)
+            app.state.audit = AuditRecorder(
+                app.state.sessions, interval_s=settings.audit_flush_s,
+                max_pending=settings.audit_max_pending, write_behind=settings.audit_write_behind)
             app.state.config_publisher = make_config_publisher(settings)
             async with anyio.create_task_group() as tasks:
                 # Cancelling the group runs its final (shielded) flush: every read audited

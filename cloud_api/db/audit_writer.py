@@ -9,8 +9,10 @@ waiting), and once more at shutdown.
 
 The trade-off (docs/api.md, "Audit"): a read's row becomes durable up to ``interval_s``
 after the response, so a crash of the process (kill -9, power loss) in that window loses
-those rows; a clean shutdown loses nothing. Changes (writes) are not affected: they keep
-their audit row in their own transaction (:func:`cloud_api.db.audit.record`).
+those rows; a clean shutdown loses nothing. ``write_behind=False``
+(``HOMERPM_AUDIT_WRITE_BEHIND=false``) writes each row before the response, at the old
+cost. Changes (writes) are not affected: they keep their audit row in their own
+transaction (:func:`cloud_api.db.audit.record`).
 
 Nothing is dropped on purpose: when more than ``max_pending`` events wait (the database
 is stuck), the caller writes its own row synchronously and an error is logged; a failed
@@ -50,8 +52,9 @@ class AuditRecorder:
     """Thread-safe: sync route handlers call :meth:`record` from the threadpool."""
 
     def __init__(self, sessions: sessionmaker[Session], *, interval_s: float = 0.1,
-                 batch: int = 500, max_pending: int = 20_000) -> None:
+                 batch: int = 500, max_pending: int = 20_000, write_behind: bool = True) -> None:
         self._sessions = sessions
+        self.write_behind = write_behind  # False: every event is written before record returns
         self.interval_s, self.batch, self.max_pending = interval_s, batch, max_pending
         self._pending: list[AuditEvent] = []
         self._lock = threading.Lock()  # guards _pending and _closed
@@ -65,12 +68,13 @@ class AuditRecorder:
                patient_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
         event = AuditEvent(actor, action, actor_id, patient_id, detail or {})
         with self._lock:
-            queued = not self._closed and len(self._pending) < self.max_pending
+            queued = (self.write_behind and not self._closed
+                      and len(self._pending) < self.max_pending)
             if queued:
                 self._pending.append(event)
             waiting = len(self._pending)
         if not queued:
-            if not self._closed:
+            if self.write_behind and not self._closed:
                 self.overflows += 1
                 log.error("AUDIT QUEUE FULL (%d events waiting; database stuck?): writing "
                           "%s for %s synchronously", waiting, action, actor)

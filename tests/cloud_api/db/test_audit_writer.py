@@ -94,6 +94,16 @@ def test_after_close_events_are_written_at_once(engine: Engine) -> None:
     assert recorder.overflows == 0
 
 
+def test_without_write_behind_each_event_is_written_before_record_returns(
+    engine: Engine,
+) -> None:
+    recorder = AuditRecorder(session_factory(engine), write_behind=False)
+    recorder.record("doc", "readings.read", patient_id="demo-patient-1")
+    assert [(r.action, r.patient_id) for r in rows(engine, "doc")] == [
+        ("readings.read", "demo-patient-1")]
+    assert recorder.pending() == 0 and recorder.overflows == 0
+
+
 @pytest.fixture
 def slow_flush_client(engine: Engine, db_url: str) -> Iterator[TestClient]:
     # Flushes 5 s apart: within this short test only the shutdown flush writes the reads.
