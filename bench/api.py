@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--seeded", type=Path, help="reuse this seeded database (a copy is "
                         "served); seed it first if missing. Seeding the full size takes minutes")
     args = parser.parse_args(argv)
@@ -120,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "HOMERPM_DATABASE_URL": url, "HOMERPM_JWT_SECRET": SECRET}
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "cloud_api.api.app:create_app",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+             "--workers", str(args.workers)],
             env=env, cwd=Path(__file__).resolve().parents[1])
         try:
             wait_for_port("127.0.0.1", port, 60, server)
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = {
         "patients": patients, "days": days, "readings": rows, "alerts": sum(alerts.values()),
         "open_alerts": open_alerts, "seed_s": round(seed_s, 1),
-        "concurrency": concurrency, "requests": len(trend),
+        "concurrency": concurrency, "workers": args.workers, "requests": len(trend),
         "p50_ms": round(statistics.median(trend), 1), "p99_ms": round(pct(trend, 0.99), 1),
         "requests_per_s": round(len(trend) / trend_s, 1),
         "inbox_p50_ms": round(statistics.median(inbox), 1),
