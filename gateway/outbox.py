@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -383,6 +383,12 @@ class _Transaction:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
+def _log_unawaited_error(fut: asyncio.Future[Any]) -> None:
+    # Retrieve the exception so asyncio doesn't complain; an awaiting caller gets it anyway.
+    if not fut.cancelled() and (exc := fut.exception()) is not None:
+        log.debug("outbox call failed: %r", exc)
+
+
 class AsyncOutbox:
     """The outbox for asyncio code: every call runs on one dedicated thread, in order.
 
@@ -395,13 +401,31 @@ class AsyncOutbox:
         self.sync = self._pool.submit(Outbox, path, caps).result()
 
     async def _call(self, fn: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, fn, *args)
+        return await self._submit(fn, *args)
+
+    def _submit(self, fn: Callable[..., T], *args: object) -> asyncio.Future[T]:
+        """Queue ``fn`` on the outbox thread now; the call runs to its end even if nobody
+        awaits the future (a cancelled caller), and its error is then only logged."""
+        fut = asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        fut.add_done_callback(_log_unawaited_error)
+        return fut
+
+    def begin_put(
+        self, reading: Reading, alerts: Sequence[Alert] = (), state: str | None = None
+    ) -> asyncio.Future[None]:
+        """Start :meth:`Outbox.put` on the outbox thread and return at once: the caller
+        can do other work (warn the family) while the transaction commits, then await it."""
+        return self._submit(self.sync.put, reading, tuple(alerts), None, state)
+
+    def begin_put_alerts(
+        self, alerts: Sequence[Alert], state: str | None = None
+    ) -> asyncio.Future[None]:
+        return self._submit(self.sync.put_alerts, tuple(alerts), None, state)
 
     async def put(
         self, reading: Reading, alerts: Sequence[Alert] = (), state: str | None = None
     ) -> None:
-        await self._call(self.sync.put, reading, tuple(alerts), None, state)
+        await self.begin_put(reading, alerts, state)
 
     async def put_many(self, captured: Sequence[tuple[Reading, Sequence[Alert]]]) -> None:
         await self._call(self.sync.put_many, captured)
@@ -410,7 +434,7 @@ class AsyncOutbox:
         await self._call(self.sync.put_event, event)
 
     async def put_alerts(self, alerts: Sequence[Alert], state: str | None = None) -> None:
-        await self._call(self.sync.put_alerts, tuple(alerts), None, state)
+        await self.begin_put_alerts(alerts, state)
 
     async def get_meta(self, key: str) -> str | None:
         return await self._call(self.sync.get_meta, key)
