@@ -79,7 +79,10 @@ class OutboxConfig(_Section):
     path: Path = Path("/var/lib/homerpm/outbox.db")
     max_mb: float = Field(500.0, gt=0, description="evict oldest non-alert rows beyond this")
     max_age_days: float = Field(30.0, gt=0, description="evict non-alert rows older than this")
-    resend_after_s: float = Field(600.0, gt=0, description="published but unacked → resend")
+    resend_after_s: float = Field(60.0, gt=0, description="published but unacked → resend")
+    resend_max_s: float = Field(1800.0, gt=0, description="cap of the doubling resend wait")
+    resend_after_connect_s: float = Field(
+        2.0, ge=0, description="after a (re)connect, resend unacked rows this much later")
     batch_max_items: int = Field(200, ge=1, le=1000)
     batch_max_bytes: int = Field(256 * 1024, ge=1024, le=4 * 1024 * 1024)
     window: int = Field(8, ge=1, le=64, description="MQTT publishes in flight")

@@ -13,7 +13,11 @@ Row lifecycle (``next_attempt_ms`` is the single "when may this go out" clock):
   not pick the same rows while their publish is in flight.
 * ``release`` (publish failed) → due now again.
 * ``mark_published`` (PUBACK) → ``published_ms`` set, due again after ``resend_after``
-  unless the ack deletes it first.
+  unless the ack deletes it first; a row that goes unacked again waits twice as long each
+  time (up to ``resend_max``), jittered, so a long cloud outage is not a duplicate storm.
+* ``resend_unacked`` (the uplink reconnected) → every published-but-unacked row due now:
+  the broker may have dropped them (mosquitto does not queue for a shared subscription
+  whose worker is reconnecting); duplicates are harmless, the cloud dedups by msg_id.
 * On open, leases of never-published rows are cleared: the process died mid-publish.
 
 :class:`Outbox` is synchronous and owns its connection; :class:`AsyncOutbox` runs every
@@ -95,7 +99,8 @@ class Row:
 class Caps:
     max_bytes: int = 500 * 1024 * 1024
     max_age_ms: int = 30 * 24 * 3600 * 1000
-    resend_after_ms: int = 10 * 60 * 1000
+    resend_after_ms: int = 60 * 1000
+    resend_max_ms: int = 30 * 60 * 1000
     lease_ms: int = 60 * 1000
 
 
@@ -229,15 +234,35 @@ class Outbox:
             )
 
     def mark_published(self, msg_ids: Sequence[str], now: int | None = None) -> None:
-        """The broker has them (PUBACK); resend after the timeout unless the cloud acks."""
+        """The broker has them (PUBACK); resend after the timeout unless the cloud acks.
+
+        First publish: due again after exactly ``resend_after``. The n-th resend waits
+        ``min(resend_max, resend_after·2ⁿ)``, of which a random half (per row) is taken
+        off ("equal jitter"): rows of one burst spread out instead of returning together.
+        """
         now = now_ms() if now is None else now
-        due = now + self.caps.resend_after_ms
+        c = self.caps
         with self._tx():
+            # `attempts` on the right-hand side is the value before this update.
             self._db.executemany(
-                "UPDATE outbox SET published_ms = ?, attempts = attempts + 1,"
-                " next_attempt_ms = ? WHERE msg_id = ?",
-                [(now, due, m) for m in msg_ids],
+                "UPDATE outbox SET published_ms = ?1, attempts = attempts + 1,"
+                " next_attempt_ms = ?1 + CASE WHEN attempts = 0 THEN ?2 ELSE"
+                "  CAST(MIN(?3, ?2 << MIN(attempts, 24))"
+                "       * (0.5 + (random() & 1048575) / 2097152.0) AS INTEGER) END"
+                " WHERE msg_id = ?4",
+                [(now, c.resend_after_ms, max(c.resend_max_ms, c.resend_after_ms), m)
+                 for m in msg_ids],
             )
+
+    def resend_unacked(self, now: int | None = None) -> int:
+        """Make every published-but-unacked row due now (after a reconnect); returns how
+        many were waiting for their resend time."""
+        now = now_ms() if now is None else now
+        with self._tx():
+            cur = self._db.execute(
+                "UPDATE outbox SET next_attempt_ms = ? WHERE published_ms IS NOT NULL"
+                " AND next_attempt_ms > ?", (now, now))
+        return cur.rowcount
 
     def ack(self, msg_ids: Sequence[str]) -> int:
         """The cloud stored these durably: delete them. Unknown ids are ignored."""
@@ -450,6 +475,9 @@ class AsyncOutbox:
 
     async def mark_published(self, msg_ids: Sequence[str]) -> None:
         await self._call(self.sync.mark_published, msg_ids)
+
+    async def resend_unacked(self) -> int:
+        return await self._call(self.sync.resend_unacked)
 
     async def ack(self, msg_ids: Sequence[str]) -> int:
         return await self._call(self.sync.ack, msg_ids)
