@@ -12,7 +12,8 @@ fed by the test; a real HTTP receiver stands in for the family's webhook.
   proportionally short — ``session_expiry_s`` = 10 (< the outage, so the broker drops the
   session and the acks queued in it, as a 7-day expiry would over a long outage, or a
   5-min one over 10 min), ``resend_after_s`` = 6 (fires during the outage, as the
-  60-s default does over 10 min) and ``reconnect_max_s`` = 3 (the backoff reaches its cap several times).
+  60-s default does over 10 min) and ``reconnect_max_s`` = 3 (the backoff reaches its
+  cap several times).
   The ingest worker is paused (SIGSTOP) when the link is cut, so its acks for the last
   readings land in the gateway's session while it is away and are lost with it: only a
   resend (after the reconnect, or by the timer) can repair that.
