@@ -3,7 +3,9 @@
 Environment variables win over the file: ``HOMERPM_GATEWAY_<KEY>`` with ``__`` between
 nested keys, e.g. ``HOMERPM_GATEWAY_MQTT__PASSWORD`` (names are case-insensitive; a value
 that starts with ``[`` or ``{`` is read as JSON). Errors name the offending key, including
-an unknown key that came from the environment. See docs/gateway.md for every key.
+an unknown key inside a section that came from the environment; a variable whose first
+level is not a gateway key is ignored (the cloud's ``HOMERPM_GATEWAY_OFFLINE_AFTER_S``
+shares the prefix). See docs/gateway.md for every key.
 
 The environment is merged here (:func:`env_overrides`) rather than with pydantic-settings:
 the same behaviour for our flat use, and the gateway, which runs for months on a Pi,
@@ -268,7 +270,8 @@ def load_config(path: str | Path) -> GatewayConfig:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    data = merged(data, env_overrides(os.environ))
+    env = env_overrides(os.environ)
+    data = merged(data, {k: v for k, v in env.items() if k in GatewayConfig.model_fields})
     try:
         cfg = GatewayConfig.model_validate(data)
     except ValidationError as exc:

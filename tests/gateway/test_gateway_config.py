@@ -125,6 +125,7 @@ def test_environment_json_values_and_unknown_keys(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("homerpm_gateway_status_page__enabled", "false")  # any case
+    monkeypatch.setenv("HOMERPM_GATEWAY_OFFLINE_AFTER_S", "600")  # the cloud's: not ours
     monkeypatch.setenv("HOMERPM_GATEWAY_RULES__PATIENTS", '{"p-1": {"timezone": "UTC"}}')
     cfg = load_config(write(tmp_path, MINIMAL))
     assert cfg.status_page.enabled is False
