@@ -166,7 +166,8 @@ async def run(
                 webhook = WebhookSink(WebhookSettings(
                     url=w.url or "", secret=w.secret, timeout_s=w.timeout_s,
                     backoff_max_s=w.backoff_max_s, max_attempts=w.max_attempts,
-                    min_severity=_severity(w.min_severity)), HttpxPoster())
+                    min_severity=_severity(w.min_severity)), HttpxPoster(), store=outbox)
+                await webhook.restore()
                 all_sinks.append(webhook)
                 min_sev = min(min_sev, webhook.settings.min_severity)
             pipeline = Pipeline(outbox, rules, all_sinks, on_stored=drainer.notify,

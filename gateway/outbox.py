@@ -74,6 +74,9 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, seq);
 CREATE INDEX IF NOT EXISTS outbox_unacked ON outbox (published_ms) WHERE published_ms IS NOT NULL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS webhook (
+    msg_id TEXT PRIMARY KEY, payload TEXT NOT NULL, created_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS rejects (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at_ms INTEGER NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL, payload BLOB NOT NULL
@@ -338,6 +341,21 @@ class Outbox:
         return [(s, r, bytes(p)) for s, r, p in
                 self._db.execute("SELECT source, reason, payload FROM rejects ORDER BY id")]
 
+    # -- the webhook sink's queue (survives restarts) ------------------------------------
+
+    def webhook_put(self, msg_id: str, payload: str, now: int | None = None) -> None:
+        now = now_ms() if now is None else now
+        with self._tx():
+            self._db.execute("INSERT OR IGNORE INTO webhook (msg_id, payload, created_ms)"
+                             " VALUES (?, ?, ?)", (msg_id, payload, now))
+
+    def webhook_done(self, msg_id: str) -> None:
+        with self._tx():
+            self._db.execute("DELETE FROM webhook WHERE msg_id = ?", (msg_id,))
+
+    def webhook_pending(self) -> list[str]:
+        return [p for (p,) in self._db.execute("SELECT payload FROM webhook ORDER BY rowid")]
+
     # -- reads -------------------------------------------------------------------------
 
     def stats(self) -> Stats:
@@ -475,6 +493,15 @@ class AsyncOutbox:
 
     async def mark_published(self, msg_ids: Sequence[str]) -> None:
         await self._call(self.sync.mark_published, msg_ids)
+
+    def begin_webhook_put(self, msg_id: str, payload: str) -> asyncio.Future[None]:
+        return self._submit(self.sync.webhook_put, msg_id, payload)
+
+    def begin_webhook_done(self, msg_id: str) -> asyncio.Future[None]:
+        return self._submit(self.sync.webhook_done, msg_id)
+
+    async def webhook_pending(self) -> list[str]:
+        return await self._call(self.sync.webhook_pending)
 
     async def resend_unacked(self) -> int:
         return await self._call(self.sync.resend_unacked)
