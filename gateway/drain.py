@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gateway.batches import Batch, build_batches
-from gateway.outbox import AsyncOutbox
+from gateway.outbox import AsyncOutbox, now_ms
 from gateway.uplink import Uplink, UplinkError
 from vitals import topics
 from vitals.wire import Ack, ConfigMessage, WireError, decode
@@ -111,15 +111,16 @@ class Drainer:
                     tg.create_task(self._publish(batch, window))
 
     async def _resend_after_connects(self) -> None:
-        """Published-but-unacked rows go out again shortly after every (re)connect, not
-        only when their resend timer fires: a batch the broker PUBACKed may never have
+        """Rows published before a (re)connect and still unacked go out again shortly
+        after it, not only when their resend timer fires: a batch the broker PUBACKed may never have
         reached the cloud (mosquitto drops messages for a shared subscription whose
         worker is reconnecting; a session may have expired with our acks in it)."""
         while True:
             await self.uplink.wait_connected()
+            connected_at = now_ms()
             await asyncio.sleep(self.settings.resend_after_connect_s)
             if self.uplink.connected:
-                n = await self.outbox.resend_unacked()
+                n = await self.outbox.resend_unacked(published_before=connected_at)
                 if n:
                     log.info("connected: re-sending %d unacked rows", n)
                     self.notify()

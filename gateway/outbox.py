@@ -15,7 +15,8 @@ Row lifecycle (``next_attempt_ms`` is the single "when may this go out" clock):
 * ``mark_published`` (PUBACK) → ``published_ms`` set, due again after ``resend_after``
   unless the ack deletes it first; a row that goes unacked again waits twice as long each
   time (up to ``resend_max``), jittered, so a long cloud outage is not a duplicate storm.
-* ``resend_unacked`` (the uplink reconnected) → every published-but-unacked row due now:
+* ``resend_unacked`` (the uplink reconnected) → rows published before the reconnect and
+  still unacked are due now:
   the broker may have dropped them (mosquitto does not queue for a shared subscription
   whose worker is reconnecting); duplicates are harmless, the cloud dedups by msg_id.
 * On open, leases of never-published rows are cleared: the process died mid-publish.
@@ -257,14 +258,15 @@ class Outbox:
                  for m in msg_ids],
             )
 
-    def resend_unacked(self, now: int | None = None) -> int:
-        """Make every published-but-unacked row due now (after a reconnect); returns how
-        many were waiting for their resend time."""
+    def resend_unacked(self, published_before: int, now: int | None = None) -> int:
+        """Make the rows published before ``published_before`` (the reconnect) and still
+        unacked due now; returns how many were waiting for their resend time. Rows
+        published on the new connection keep their timer."""
         now = now_ms() if now is None else now
         with self._tx():
             cur = self._db.execute(
                 "UPDATE outbox SET next_attempt_ms = ? WHERE published_ms IS NOT NULL"
-                " AND next_attempt_ms > ?", (now, now))
+                " AND published_ms < ? AND next_attempt_ms > ?", (now, published_before, now))
         return cur.rowcount
 
     def ack(self, msg_ids: Sequence[str]) -> int:
@@ -503,8 +505,8 @@ class AsyncOutbox:
     async def webhook_pending(self) -> list[str]:
         return await self._call(self.sync.webhook_pending)
 
-    async def resend_unacked(self) -> int:
-        return await self._call(self.sync.resend_unacked)
+    async def resend_unacked(self, published_before: int) -> int:
+        return await self._call(self.sync.resend_unacked, published_before)
 
     async def ack(self, msg_ids: Sequence[str]) -> int:
         return await self._call(self.sync.ack, msg_ids)

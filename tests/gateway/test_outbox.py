@@ -179,13 +179,14 @@ def test_repeated_resends_back_off_exponentially_with_jitter_up_to_the_cap(
         assert len(set(waits[n])) > 1  # jittered: the rows of one burst spread out
 
 
-def test_resend_unacked_makes_published_rows_due_now_and_leaves_new_ones(box: Outbox) -> None:
-    a, b, c = bp(1), bp(2), bp(3)
-    for r in (a, b, c):
+def test_resend_unacked_makes_rows_published_before_the_reconnect_due_now(box: Outbox) -> None:
+    a, b, c, d = bp(1), bp(2), bp(3), bp(4)
+    for r in (a, b, c, d):
         box.put(r, now=0)
     box.next_batch(2, now=0)
     box.mark_published([a.msg_id, b.msg_id], now=10)  # due again at 1010
-    assert [x.msg_id for x in box.next_batch(10, now=20)] == [c.msg_id]  # c now leased
-    assert box.resend_unacked(now=30) == 2
+    box.next_batch(1, now=20)
+    box.mark_published([c.msg_id], now=25)  # published on the new connection (at 22)
+    assert [x.msg_id for x in box.next_batch(10, now=26)] == [d.msg_id]  # d now leased
+    assert box.resend_unacked(published_before=22, now=30) == 2
     assert [x.msg_id for x in box.next_batch(10, now=30)] == [a.msg_id, b.msg_id]
-    assert box.resend_unacked(now=40) == 2  # leased again, but still unacked
