@@ -39,7 +39,7 @@ import aiomqtt
 
 from bench.gateway_drain import GW, REPO, fake_cloud, vm_hwm_mb
 from bench.gateway_drain import drain as drain_backlog
-from firmware_sim.services import ManagedProcess, Mosquitto, spawn
+from firmware_sim.services import ManagedProcess, Mosquitto, ServiceError, spawn
 from gateway.outbox import AsyncOutbox, inspect
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -234,7 +234,10 @@ def main() -> None:
         del os.environ["HOMERPM_GATEWAY_STATUS_PAGE__ENABLED"]
         del os.environ["HOMERPM_GATEWAY_OUTBOX__MAX_MESSAGES_PER_S"]
         for ble in {"ble": [True], "inprocess": [False], "both": [True, False]}[args.live]:
-            figures |= asyncio.run(live(Path(tmp), seconds, ble))
+            try:
+                figures |= asyncio.run(live(Path(tmp), seconds, ble))
+            except ServiceError as exc:  # no bluezoo / dbus-daemon here
+                sys.exit(f"{exc}\n(--live inprocess runs without the BlueZ mock)")
         figures["loadavg_1m"] = round(os.getloadavg()[0], 2)
     print(f"{'figure':<28} value")
     for key, value in figures.items():
