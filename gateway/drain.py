@@ -112,9 +112,10 @@ class Drainer:
 
     async def _resend_after_connects(self) -> None:
         """Rows published before a (re)connect and still unacked go out again shortly
-        after it, not only when their resend timer fires: a batch the broker PUBACKed may never have
-        reached the cloud (mosquitto drops messages for a shared subscription whose
-        worker is reconnecting; a session may have expired with our acks in it)."""
+        after it, not only when their resend timer fires: a batch the broker PUBACKed
+        may never have reached the cloud (mosquitto drops messages for a shared
+        subscription whose worker is reconnecting; a session may have expired with our
+        acks in it)."""
         while True:
             await self.uplink.wait_connected()
             connected_at = now_ms()
