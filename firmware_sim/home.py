@@ -72,6 +72,7 @@ class SimulatedHome:
         self._playing_id = ""
 
     async def run(self) -> None:
+        self.control.requests.mkdir(parents=True, exist_ok=True)  # "a home listens here"
         async with asyncio.TaskGroup() as tg:
             for n, device in enumerate(self.devices.values()):
                 tg.create_task(self._calm(device, self.first_after_s * (n + 1)))
