@@ -138,6 +138,12 @@ class BluetoothConfig(_Section):
     cursors_path: Path | None = Field(None, description="default: next to the outbox file")
 
 
+class SimulatorConfig(_Section):
+    control_dir: Path | None = Field(
+        None, description="simulated GATT devices become one simulated home that plays "
+        "`homerpm sim scenario` requests dropped in this directory (the demo)")
+
+
 SimKind = Literal["scenario", "gatt", "records"]
 
 
@@ -196,6 +202,7 @@ class GatewayConfig(BaseModel):
     webhook: WebhookConfig = WebhookConfig()
     status_page: StatusPageConfig = StatusPageConfig()
     bluetooth: BluetoothConfig = BluetoothConfig()
+    simulator: SimulatorConfig = SimulatorConfig()
 
     @field_validator("devices")
     @classmethod
