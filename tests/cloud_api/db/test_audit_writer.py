@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -104,30 +103,23 @@ def test_without_write_behind_each_event_is_written_before_record_returns(
     assert recorder.pending() == 0 and recorder.overflows == 0
 
 
-@pytest.fixture
-def slow_flush_client(engine: Engine, db_url: str) -> Iterator[TestClient]:
+def test_every_api_read_is_written_at_shutdown(engine: Engine, db_url: str) -> None:
+    store_readings(engine, 3)
     # Flushes 5 s apart: within this short test only the shutdown flush writes the reads.
     settings = CloudSettings(database_url=db_url, jwt_secret=SECRET, audit_flush_s=5,
                              alerting_loops=False)
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-def test_every_api_read_is_written_at_shutdown(
-    engine: Engine, slow_flush_client: TestClient,
-) -> None:
-    store_readings(engine, 3)
-    client = slow_flush_client
-    token = client.post("/api/v1/auth/token", data={"username": "demo", "password": "demo"})
-    auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
     requests = [
         "/api/v1/patients", "/api/v1/patients/demo-patient-1/readings",
         "/api/v1/patients/other-patient/readings", "/api/v1/alerts?state=raised",
         "/api/v1/alerts/01NOSUCHALERT0000000000000",
     ] * 3
-    for path in requests:
-        assert client.get(path, headers=auth).status_code in (200, 404)
-    client.__exit__(None, None, None)  # the app shuts down; its lifespan flushes
+    with TestClient(create_app(settings)) as client:
+        token = client.post("/api/v1/auth/token",
+                            data={"username": "demo", "password": "demo"})
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        for path in requests:
+            assert client.get(path, headers=auth).status_code in (200, 404)
+    # The app has shut down; its lifespan flushed the queue.
     actions = [r.action for r in rows(engine, "demo") if r.action != "login"]
     assert actions == ["patients.list", "readings.read", "readings.denied", "alerts.list",
                        "alert.denied"] * 3
