@@ -10,6 +10,8 @@ busy timeout cannot help with. Readers are not blocked in WAL mode.
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +51,29 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN instead of the driver's implicit one.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    _wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     # An ack tells the gateway it may delete its copy: the write must survive power loss.
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+
+
+def _wal(cursor: Any) -> None:
+    """WAL is stored in the file: only the first connection to a new database switches it.
+    That switch needs the database to itself and can fail at once with "database is locked"
+    when another process opens the new file at the same moment (seen in CI under load, the
+    busy timeout notwithstanding), so it is retried briefly."""
+    for attempt in range(100):
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == 99:
+                raise
+            time.sleep(0.05)
 
 
 READ_ONLY = "homerpm_read_only"
