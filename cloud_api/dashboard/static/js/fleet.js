@@ -20,7 +20,7 @@ function presenceCell(s) {
 function batteryCell(s) {
   const devs = (s?.devices || []).filter((d) => d.battery_pct != null);
   if (!devs.length) return "–";
-  return devs.map((d) => h("div", {}, `${d.device}: `, d.battery_pct < LOW_BATTERY
+  return devs.map((d) => h("div", { style: "white-space:nowrap" }, `${d.device}: `, d.battery_pct < LOW_BATTERY
     ? h("span", { class: "badge warning" }, `${d.battery_pct} %`) : `${d.battery_pct} %`));
 }
 
