@@ -9,12 +9,14 @@ the devices of patients visible to them (a gateway may serve a whole household).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from cloud_api.alerting.models import GatewayPresence
 from cloud_api.alerting.presence import OfflineReason, presence_of
@@ -85,48 +87,84 @@ def _visible(user: User) -> ColumnElement[bool]:
     return served
 
 
-def visible_gateways(db: Session, user: User) -> list[Gateway]:
-    return list(db.scalars(select(Gateway).where(_visible(user)).order_by(Gateway.id)))
+def visible_gateways(db: Session, user: User, gateway_id: str | None = None) -> list[Gateway]:
+    query = select(Gateway).where(_visible(user)).options(selectinload(Gateway.patients))
+    if gateway_id is not None:
+        query = query.where(Gateway.id == gateway_id)
+    return list(db.scalars(query.order_by(Gateway.id)))
 
 
-def visible_gateway(db: Session, user: User, gateway_id: str) -> Gateway | None:
-    return db.scalar(select(Gateway).where(Gateway.id == gateway_id, _visible(user)))
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """Everything the fleet view needs about some gateways, loaded in a few queries (not a
+    handful per gateway: an org admin's list has them all)."""
 
+    user: User
+    now: datetime
+    offline_after_s: float
+    visible: frozenset[str]  # patient ids the caller may see, among these gateways' patients
+    presence: dict[str, GatewayPresence]
+    device_owner: dict[tuple[str, str], str]  # (gateway, device id) → patient
 
-def visible_patient_ids(db: Session, user: User, gateway: Gateway) -> list[str]:
-    """The gateway's patients the caller may see (all of them for its org's admin)."""
-    ids = sorted(p.id for p in gateway.patients)
-    if manages(user, gateway):
-        return ids
-    allowed = set(db.scalars(visible_patients(user).with_only_columns(Patient.id)
-                             .where(Patient.id.in_(ids))))
-    return [i for i in ids if i in allowed]
+    @classmethod
+    def load(cls, db: Session, user: User, gateways: Sequence[Gateway], now: datetime,
+             offline_after_s: float) -> Fleet:
+        ids = [g.id for g in gateways]
+        patients = {p.id for g in gateways for p in g.patients}
+        visible = frozenset(db.scalars(visible_patients(user).with_only_columns(Patient.id)
+                                       .where(Patient.id.in_(patients)))) if patients else \
+            frozenset()
+        presence = {p.gateway_id: p for p in db.scalars(
+            select(GatewayPresence).where(GatewayPresence.gateway_id.in_(ids)))}
+        owners = {(gw, str(dev)): patient for gw, dev, patient in db.execute(
+            select(DeviceRow.gateway_id, DeviceRow.id, DeviceRow.patient_id)
+            .where(DeviceRow.gateway_id.in_(ids)))}
+        return cls(user, now, offline_after_s, visible, presence, owners)
 
+    def patients(self, gateway: Gateway) -> list[str]:
+        """The gateway's patients the caller may see (all of them for its org's admin)."""
+        ids = sorted(p.id for p in gateway.patients)
+        return ids if manages(self.user, gateway) else [i for i in ids if i in self.visible]
 
-def status_out(db: Session, user: User, gateway: Gateway, shown_patients: list[str],
-               now: datetime, offline_after_s: float) -> GatewayStatusOut:
-    row = db.get(GatewayPresence, gateway.id)
-    if row is None:
+    def status(self, gateway: Gateway, shown: list[str]) -> GatewayStatusOut:
+        row = self.presence.get(gateway.id)
+        if row is None:
+            return GatewayStatusOut(
+                presence="unknown", since=None, offline_reason=None, last_seen_at=None,
+                status_at=None, boot_id=None, software=None, config_version=None,
+                outbox_depth=None, outbox_bytes=None, evicted_total=None, adapter=None,
+                cpu_temp_c=None, disk_free_mb=None, devices=[], simulated=False,
+                offline_after_s=self.offline_after_s)
+        verdict = presence_of(row, self.now, self.offline_after_s)
+        last = _last_status(row)
         return GatewayStatusOut(
-            presence="unknown", since=None, offline_reason=None, last_seen_at=None,
-            status_at=None, boot_id=None, software=None, config_version=None,
-            outbox_depth=None, outbox_bytes=None, evicted_total=None, adapter=None,
-            cpu_temp_c=None, disk_free_mb=None, devices=[], simulated=False,
-            offline_after_s=offline_after_s)
-    verdict = presence_of(row, now, offline_after_s)
-    last = _last_status(row)
-    return GatewayStatusOut(
-        presence="online" if verdict.online else "offline", since=verdict.since,
-        offline_reason=verdict.reason, last_seen_at=row.last_online_at, status_at=row.at,
-        boot_id=row.boot_id, software=(last.software or None) if last else None,
-        config_version=last.config_version if last else None,
-        outbox_depth=last.outbox_depth if last else None,
-        outbox_bytes=last.outbox_bytes if last else None,
-        evicted_total=last.evicted_total if last else None,
-        adapter=last.adapter if last else None, cpu_temp_c=last.cpu_temp_c if last else None,
-        disk_free_mb=last.disk_free_mb if last else None,
-        devices=_devices(db, user, gateway, last, shown_patients), simulated=row.simulated,
-        offline_after_s=offline_after_s)
+            presence="online" if verdict.online else "offline", since=verdict.since,
+            offline_reason=verdict.reason, last_seen_at=row.last_online_at, status_at=row.at,
+            boot_id=row.boot_id, software=(last.software or None) if last else None,
+            config_version=last.config_version if last else None,
+            outbox_depth=last.outbox_depth if last else None,
+            outbox_bytes=last.outbox_bytes if last else None,
+            evicted_total=last.evicted_total if last else None,
+            adapter=last.adapter if last else None,
+            cpu_temp_c=last.cpu_temp_c if last else None,
+            disk_free_mb=last.disk_free_mb if last else None,
+            devices=self._devices(gateway, last, shown), simulated=row.simulated,
+            offline_after_s=self.offline_after_s)
+
+    def _devices(self, gateway: Gateway, last: GatewayStatus | None,
+                 shown: list[str]) -> list[DeviceHealthOut]:
+        if last is None:
+            return []
+        everyone = manages(self.user, gateway) or len(shown) == len(gateway.patients)
+        out = []
+        for d in last.devices:
+            patient = self.device_owner.get((gateway.id, d.device))
+            if not everyone and patient not in shown:
+                continue  # another household member's device
+            out.append(DeviceHealthOut(device=d.device, patient_id=patient,
+                                       battery_pct=d.battery_pct, connected=d.connected,
+                                       last_reading_at=d.last_reading_at))
+        return out
 
 
 def _last_status(row: GatewayPresence) -> GatewayStatus | None:
@@ -136,21 +174,3 @@ def _last_status(row: GatewayPresence) -> GatewayStatus | None:
         return GatewayStatus.model_validate(row.last_status)
     except ValidationError:  # stored by an older wire version: show presence only
         return None
-
-
-def _devices(db: Session, user: User, gateway: Gateway, last: GatewayStatus | None,
-             shown_patients: list[str]) -> list[DeviceHealthOut]:
-    if last is None:
-        return []
-    owner = {str(d.id): d.patient_id for d in db.scalars(
-        select(DeviceRow).where(DeviceRow.gateway_id == gateway.id))}
-    everyone = manages(user, gateway) or len(shown_patients) == len(gateway.patients)
-    out = []
-    for d in last.devices:
-        patient = owner.get(d.device)
-        if not everyone and patient not in shown_patients:
-            continue  # another household member's device
-        out.append(DeviceHealthOut(device=d.device, patient_id=patient,
-                                   battery_pct=d.battery_pct, connected=d.connected,
-                                   last_reading_at=d.last_reading_at))
-    return out

@@ -43,10 +43,14 @@ def _gateway(db: DbSession, user: User, gateway_id: str) -> Gateway:
     return gateway
 
 
-def _out(db: Session, g: Gateway, patients: list[str] | None = None,
-         status: GatewayStatusOut | None = None, admin: bool = True) -> GatewayOut:
-    cred = db.get(GatewayCredential, g.id)
-    push = db.get(ConfigPush, g.id)
+def _out(db: Session, g: Gateway) -> GatewayOut:
+    """The admin view of one gateway (provisioning answers)."""
+    return _view(g, db.get(GatewayCredential, g.id), db.get(ConfigPush, g.id))
+
+
+def _view(g: Gateway, cred: GatewayCredential | None, push: ConfigPush | None,
+          patients: list[str] | None = None, status: GatewayStatusOut | None = None,
+          admin: bool = True) -> GatewayOut:
     credential = "none" if cred is None else ("revoked" if cred.revoked_at else "active")
     return GatewayOut(
         id=g.id, label=g.label,
@@ -57,11 +61,22 @@ def _out(db: Session, g: Gateway, patients: list[str] | None = None,
         config_error=push.last_error if push and admin else None, status=status)
 
 
-def _fleet_out(request: Request, reader: Session, user: User, g: Gateway) -> GatewayOut:
-    patients = fleet.visible_patient_ids(reader, user, g)
-    status = fleet.status_out(reader, user, g, patients, now_utc(),
-                              get_settings(request).gateway_offline_after_s)
-    return _out(reader, g, patients, status, admin=fleet.manages(user, g))
+def _fleet_view(request: Request, reader: Session, user: User,
+                gateways: list[Gateway]) -> list[GatewayOut]:
+    """The fleet view of ``gateways``: a few queries for all of them, not per gateway."""
+    ids = [g.id for g in gateways]
+    view = fleet.Fleet.load(reader, user, gateways, now_utc(),
+                            get_settings(request).gateway_offline_after_s)
+    creds = {c.gateway_id: c for c in reader.scalars(
+        select(GatewayCredential).where(GatewayCredential.gateway_id.in_(ids)))}
+    pushes = {p.gateway_id: p for p in reader.scalars(
+        select(ConfigPush).where(ConfigPush.gateway_id.in_(ids)))}
+    out = []
+    for g in gateways:
+        patients = view.patients(g)
+        out.append(_view(g, creds.get(g.id), pushes.get(g.id), patients,
+                         view.status(g, patients), admin=fleet.manages(user, g)))
+    return out
 
 
 def _bundle(request: Request, db: DbSession, gateway: Gateway, secret: str) -> BundleOut:
@@ -81,7 +96,7 @@ def list_gateways(request: Request, user: CurrentUser, db: DbSession,
     each with `status`: online/offline and since when (Last Will, or no heartbeat for
     `offline_after_s`), outbox depth, device batteries, software and applied config version.
     Provisioning details (`credential`, `config_status`) are shown to org admins only."""
-    out = [_fleet_out(request, reader, user, g) for g in fleet.visible_gateways(reader, user)]
+    out = _fleet_view(request, reader, user, fleet.visible_gateways(reader, user))
     record(db, user.username, "gateways.list", actor_id=user.id,
            detail={"gateways": [g.id for g in out],
                    "patients": sorted({p for g in out for p in g.patients})})
@@ -118,16 +133,16 @@ def provision(request: Request, body: GatewayIn, user: CurrentUser, db: DbSessio
 def get_gateway(request: Request, gateway_id: str, user: CurrentUser, db: DbSession,
                 reader: ReadSession) -> GatewayOut:
     """One gateway as in the list (same visibility; 404 when not visible)."""
-    gateway = fleet.visible_gateway(reader, user, gateway_id)
-    if gateway is None:
+    found = fleet.visible_gateways(reader, user, gateway_id)
+    if not found:
         record(db, user.username, "gateways.read.denied", actor_id=user.id,
                detail={"gateway": gateway_id[:64]})
         db.commit()
         raise NotFound("gateway not found")
-    out = _fleet_out(request, reader, user, gateway)
+    [out] = _fleet_view(request, reader, user, found)
     record(db, user.username, "gateways.read", actor_id=user.id,
            patient_id=out.patients[0] if len(out.patients) == 1 else None,
-           detail={"gateway": gateway.id, "patients": out.patients})
+           detail={"gateway": out.id, "patients": out.patients})
     db.commit()
     return out
 
