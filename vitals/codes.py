@@ -31,6 +31,8 @@ class Observable(StrEnum):
     GLUCOSE_BLOOD_GENERIC = "glucose_blood_generic"
     GLUCOSE_CGM = "glucose_cgm"
     QTC = "qtc"
+    BP_STATUS = "bp_status"
+    ECG_WAVEFORM = "ecg_waveform"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,15 @@ CODES: dict[Observable, Coding] = {
         "99504-3", None, None, "mg/dL", "Glucose in interstitial fluid", "105272-9", "mmol/L"
     ),
     Observable.QTC: Coding("8636-3", None, None, "ms", "QT interval corrected"),
+    # The cuff's measurement-status bits (PHD IG PhdBitsEnumerationObservation; no LOINC).
+    Observable.BP_STATUS: Coding(
+        None, 8410608, "MDC_BLOOD_PRESSURE_MEASUREMENT_STATUS", None,
+        "Blood pressure measurement status",
+    ),
+    # ECG samples of an unspecified lead (a chest strap's lead is not a standard limb lead).
+    Observable.ECG_WAVEFORM: Coding(
+        None, 131328, "MDC_ECG_ELEC_POTL", "uV", "ECG electric potential"
+    ),
 }
 
 #: UCUM codes for the units HomeRPM shows (display form → UCUM code).

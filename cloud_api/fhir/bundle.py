@@ -35,8 +35,7 @@ def searchset(base: str, resources: Iterable[dict[str, Any]], matches: int | Non
 
 def reading_rows(db: Session, patient_id: str, ge: datetime | None, le: datetime | None,
                  limit: int) -> Sequence[ReadingRow]:
-    query = select(ReadingRow).where(ReadingRow.patient_id == patient_id,
-                                     ReadingRow.kind != "ecg")
+    query = select(ReadingRow).where(ReadingRow.patient_id == patient_id)
     if ge is not None:
         query = query.where(ReadingRow.measured_at >= ge)
     if le is not None:

@@ -10,9 +10,10 @@
 * the identifier is the IG's duplicate-prevention key
   ``device-patient-system-code-PHDtimestamp-duration-supplemental`` so a conditional create
   of a re-exported reading matches the first one;
+* the cuff's measurement-status flags are a PhdBitsEnumerationObservation (one component per
+  set bit, ``Y``); an ECG strip is a PhdRtsaObservation whose SampledData carries the
+  microvolt samples, with ``E`` where frames were lost on the air;
 * simulated data carries the security label ``HTEST`` (test health data).
-
-ECG strips are not exported (waveforms would need SampledData; see docs/fhir.md).
 """
 
 from __future__ import annotations
@@ -38,6 +39,21 @@ VITAL_SIGNS = {Observable.SYSTOLIC, Observable.DIASTOLIC, Observable.BP_PANEL,
                Observable.PULSE_RATE_CUFF, Observable.PULSE_RATE_OXIMETER,
                Observable.HEART_RATE_ECG, Observable.SPO2, Observable.BODY_WEIGHT,
                Observable.BODY_TEMPERATURE}
+ASN1_SYSTEM = "http://hl7.org/fhir/uv/phd/CodeSystem/ASN1ToHL7"
+YES_NO_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0136"
+# MDER bit of each flag in MDC_BLOOD_PRESSURE_MEASUREMENT_STATUS (IEEE 11073-10407; the
+# same order as the Bluetooth Blood Pressure Measurement status field).
+_BP_STATUS_BITS = {
+    "body_movement": (0, "body-movement-detected"),
+    "cuff_too_loose": (1, "cuff-fit-too-loose"),
+    "irregular_pulse": (2, "irregular-pulse-detected"),
+    "pulse_rate_high": (3, "pulse-rate-exceeds-upper-limit"),
+    "pulse_rate_low": (4, "pulse-rate-less-than-lower-limit"),
+    "improper_position": (5, "improper-measurement-position"),
+}
+_PROFILES = {Observable.BP_PANEL: "PhdCompoundNumericObservation",
+             Observable.BP_STATUS: "PhdBitsEnumerationObservation",
+             Observable.ECG_WAVEFORM: "PhdRtsaObservation"}
 _GLUCOSE_BY_SAMPLE = {
     "capillary_whole_blood": Observable.GLUCOSE_CAPILLARY_WHOLE_BLOOD,
     "capillary_plasma": Observable.GLUCOSE_CAPILLARY_PLASMA,
@@ -142,8 +158,7 @@ def _dedup_identifier(row: ReadingRow, coding: Coding, molar: bool) -> dict[str,
 def _observation(row: ReadingRow, observable: Observable, suffix: str = "",
                  molar: bool = False) -> dict[str, Any]:
     coding = CODES[observable]
-    profile = "PhdCompoundNumericObservation" if observable is Observable.BP_PANEL \
-        else "PhdNumericObservation"
+    profile = _PROFILES.get(observable, "PhdNumericObservation")
     res: dict[str, Any] = {
         "resourceType": "Observation", "id": row.msg_id.lower() + suffix,
         "meta": {"profile": [PHD + profile]},
@@ -178,6 +193,8 @@ def observations(row: ReadingRow) -> list[dict[str, Any]]:
         out.append(panel)
         if b.get("pulse") is not None:
             out.append(_numeric(row, Observable.PULSE_RATE_CUFF, b["pulse"], "-pulse"))
+        if b.get("status"):
+            out.append(_bp_status(row, b["status"]))
     elif row.kind == "glucose":
         observable = _GLUCOSE_BY_SAMPLE.get(str(b.get("sample_type")),
                                             Observable.GLUCOSE_BLOOD_GENERIC)
@@ -195,7 +212,40 @@ def observations(row: ReadingRow) -> list[dict[str, Any]]:
             out.append(_numeric(row, Observable.PULSE_RATE_OXIMETER, b["pulse"], "-pulse"))
     elif row.kind == "body_weight":
         out.append(_numeric(row, Observable.BODY_WEIGHT, b["kg"]))
+    elif row.kind == "ecg":
+        out.append(_ecg(row))
     return out
+
+
+def _bp_status(row: ReadingRow, flags: list[str]) -> dict[str, Any]:
+    """Only the bits the cuff set: whether it supports the others is not stored."""
+    obs = _observation(row, Observable.BP_STATUS, "-status")
+    mdc = CODES[Observable.BP_STATUS].mdc
+    bits = sorted(_BP_STATUS_BITS[f] for f in flags if f in _BP_STATUS_BITS)
+    obs["component"] = [
+        {"code": {"coding": [{"system": ASN1_SYSTEM, "code": f"{mdc}.{bit}", "display": name}]},
+         "valueCodeableConcept": {"coding": [{"system": YES_NO_SYSTEM, "code": "Y",
+                                              "display": "Yes"}]}}
+        for bit, name in bits
+    ]
+    return obs
+
+
+def _ecg(row: ReadingRow) -> dict[str, Any]:
+    """Samples in µV at the strap's rate; each sample lost on the air is an ``E`` so the
+    samples after a gap keep their true time."""
+    b = row.body
+    data = [str(v) for v in b["samples_uv"]]
+    for first, count in sorted(b.get("gaps") or (), reverse=True):
+        data[first:first] = ["E"] * count
+    obs = _observation(row, Observable.ECG_WAVEFORM)
+    obs["valueSampledData"] = {
+        "origin": quantity(0, "uV"), "period": round(1000.0 / b["fs_hz"], 6), "factor": 1,
+        "dimensions": 1, "data": " ".join(data),
+    }
+    if b.get("lead"):
+        obs["code"]["text"] = f"ECG, lead {b['lead']} (as the device labels it)"
+    return obs
 
 
 def _numeric(

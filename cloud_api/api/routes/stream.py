@@ -66,16 +66,22 @@ async def stream(
     ends when the token expires; reconnect with a fresh token and `Last-Event-ID`."""
     settings = get_settings(request)
     expires_at = read_token(settings.token_key(), token).expires_at
-    sessions: sessionmaker[Session] = request.app.state.sessions
+    # Polls only read: read sessions take no SQLite write lock (one poll per stream per
+    # sse_poll_s would otherwise queue behind, and in front of, every writer).
+    sessions: sessionmaker[Session] = request.app.state.read_sessions
     record(db, user.username, "stream.open", actor_id=user.id,
            detail={"last_event_id": last_event_id})
     db.commit()
     start = after if after is not None else (
         int(last_event_id) if last_event_id and last_event_id.isdigit() else None)
     user_id = user.id
+    # Fix the starting point before the response headers go out: a client that sees the
+    # stream open must not miss an event written a moment later (the cursor used to be taken
+    # inside the generator, after the headers, so such an event could be skipped).
+    first = start if start is not None else await asyncio.to_thread(_latest, sessions)
 
     async def events() -> AsyncIterator[str]:
-        cursor = start if start is not None else await asyncio.to_thread(_latest, sessions)
+        cursor = first
         yield f"retry: 2000\n: connected, after {cursor}\n\n"
         idle = 0.0
         while not await request.is_disconnected() and now_utc() < expires_at:

@@ -8,6 +8,7 @@ import asyncio
 import json
 import socket
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from sqlalchemy import Engine
 from cloud_api.api.app import create_app
 from cloud_api.settings import CloudSettings
 from firmware_sim.services import ManagedProcess, Mosquitto, spawn
-from tests.cloud_api.alerting.helpers import gateway_alert
+from tests.cloud_api.alerting.helpers import gateway_alert, store
 from tests.cloud_api.factories import T0
 from vitals.topics import TopicKind, topic
 from vitals.wire import AlertsBatch, encode
@@ -127,3 +128,22 @@ async def test_ingested_gateway_alert_reaches_the_stream_and_resume_works(
             assert int(acked["id"]) > int(raised["id"])
             more, comments = await asyncio.wait_for(events(lines, 0), 5)
             assert more == [] and comments == 1  # idle stream: keep-alive comments only
+
+
+async def test_an_event_written_just_after_the_stream_opens_is_not_missed(
+    engine: Engine, api: str
+) -> None:
+    """A dashboard shows "live" when the response headers arrive; an alert stored a moment
+    later must still come down the stream. Regression check: the start cursor used to be
+    taken after the headers had gone out, a narrow race that a loaded machine could hit."""
+    async with httpx.AsyncClient(base_url=api, timeout=10) as http:
+        r = await http.post("/api/v1/auth/token", data={"username": "demo", "password": "demo"})
+        auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        async with http.stream("GET", "/api/v1/stream", headers=auth) as stream:
+            alert = gateway_alert()
+            # Written with the event loop blocked, i.e. before the server's stream body runs.
+            writer = threading.Thread(target=store, args=(engine, alert))
+            writer.start()
+            writer.join()
+            [raised], _ = await asyncio.wait_for(events(stream.aiter_lines(), 1), 10)
+    assert json.loads(raised["data"])["alert_id"] == alert.alert_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 
 import httpx
@@ -120,3 +121,32 @@ def test_assets_are_all_local(page: Page, site: Site) -> None:
     expect(page.locator("#bp-chart svg")).to_have_count(1)
     foreign = [u for u in requested if not u.startswith(site.url) and not u.startswith("data:")]
     assert requested and not foreign
+
+
+def test_unit_preference_converts_what_is_shown_and_is_remembered(page: Page, site: Site) -> None:
+    pid = site.fleet.patients[0]
+    auth = {"Authorization": f"Bearer {_token(site, *site.fleet.clinician)}"}
+    [latest] = get(f"{site.url}/api/v1/patients/{pid}/readings", headers=auth,
+                   params={"kind": "blood_pressure", "limit": 1}).json()["items"]
+    systolic_kpa = f"{latest['values']['systolic'] * 101.325 / 760:.1f}"
+    try:
+        sign_in(page, site.url, *site.fleet.clinician)
+        page.goto(f"{site.url}/dashboard/#/patient/{pid}")
+        expect(page.locator("#readings-table")).to_contain_text("mmHg")
+        page.select_option("#bp-unit", "kPa")
+        page.select_option("#glucose-unit", "mmol/L")
+        table = page.locator("#readings-table")
+        expect(table).to_contain_text(f"{systolic_kpa}/")
+        expect(table).not_to_contain_text("mmHg")
+        expect(table).to_contain_text("mmol/L")
+        axis = page.locator("#bp-chart svg text")
+        expect(axis.filter(has_text=re.compile(r"^kPa$"))).to_have_count(1)
+        expect(axis.filter(has_text=re.compile(r"^(10|15|20|25)$"))).to_have_count(4)  # kPa ticks
+        page.reload()  # stored server-side, not in this tab
+        expect(page.locator("#bp-unit")).to_have_value("kPa")
+        expect(page.locator("#readings-table")).to_contain_text("kPa")
+        me = get(f"{site.url}/api/v1/me", headers=auth).json()
+        assert me["preferences"] == {"bp_unit": "kPa", "glucose_unit": "mmol/L"}
+    finally:  # the site is shared by the package's tests
+        httpx.put(f"{site.url}/api/v1/me/preferences", headers=auth, timeout=30.0,
+                  json={"bp_unit": "mmHg", "glucose_unit": "mg/dL"}).raise_for_status()

@@ -19,10 +19,18 @@ from tests.cloud_api.factories import DEVICE, T0, bp
 from tests.cloud_api.world import World
 from vitals.codes import LOINC_SYSTEM, MDC_SYSTEM, UCUM_SYSTEM
 from vitals.ids import new_msg_id
-from vitals.readings import DeviceRef, Glucose, GlucoseSampleType, GlucoseUnit
+from vitals.readings import (
+    BpStatus,
+    DeviceRef,
+    EcgStrip,
+    Glucose,
+    GlucoseSampleType,
+    GlucoseUnit,
+)
 
 MODELS = {"Observation": Observation, "Device": Device, "Patient": Patient}
 METER = DeviceRef(make="Roche", model="Guide", address="c4:7c:8d:6a:10:22")
+STRAP = DeviceRef(make="Polar", model="H10", serial="SIM-H10")
 
 
 def _store(world: World) -> None:
@@ -30,7 +38,13 @@ def _store(world: World) -> None:
                       device=METER, measured_at=T0 + timedelta(minutes=5), simulated=True,
                       mg_dl=99.1, value_received=5.5, unit_received=GlucoseUnit.MMOL_L,
                       sample_type=GlucoseSampleType.CAPILLARY_PLASMA)
-    readings = (bp(minutes=0, systolic=131), bp(minutes=1, systolic=129), glucose)
+    moved = bp(minutes=3, systolic=162).model_copy(
+        update={"status": frozenset({BpStatus.BODY_MOVEMENT, BpStatus.IRREGULAR_PULSE})})
+    strip = EcgStrip(msg_id=new_msg_id(T0 + timedelta(minutes=7)), patient="demo-patient-1",
+                     device=STRAP, measured_at=T0 + timedelta(minutes=7), simulated=True,
+                     fs_hz=130.0, start=T0 + timedelta(minutes=7),
+                     samples_uv=(10, 20, 30, 40, 50), gaps=((2, 3),))
+    readings = (bp(minutes=0, systolic=131), bp(minutes=1, systolic=129), moved, glucose, strip)
     asyncio.run(SqlStore(world.engine).write(IngestBatch(T0, "gw-demo-1", readings=readings)))
 
 
@@ -50,8 +64,12 @@ def _check_observation(obs: dict[str, Any]) -> None:
     assert ext[GATEWAY_EXT]["valueReference"]["reference"] == "Device/phg-gw-demo-1"
     assert obs["identifier"][0]["system"] == PHD + "PhdBaseObservation"
     assert obs["meta"]["security"][0]["code"] == "HTEST"  # simulated data says so
-    quantities = [obs["valueQuantity"]] if "valueQuantity" in obs else [
-        c["valueQuantity"] for c in obs["component"]]
+    if "valueQuantity" in obs:
+        quantities = [obs["valueQuantity"]]
+    elif "valueSampledData" in obs:
+        quantities = [obs["valueSampledData"]["origin"]]
+    else:
+        quantities = [c["valueQuantity"] for c in obs["component"] if "valueQuantity" in c]
     for q in quantities:
         assert q["system"] == UCUM_SYSTEM and q["code"] == q["unit"]
 
@@ -75,7 +93,7 @@ def test_everything_bundle_is_valid_and_follows_the_phd_ig(api: TestClient, worl
     assert meters[0]["identifier"][0] == {"system": BLUETOOTH_SYSTEM,
                                           "value": "C4-7C-8D-6A-10-22"}
     panels = by_profile["PhdCompoundNumericObservation"]
-    assert len(panels) == 2
+    assert len(panels) == 3
     panel = panels[0]
     assert _codes(panel["code"]) == [(MDC_SYSTEM, "150020"), (LOINC_SYSTEM, "85354-9")]
     assert "valueQuantity" not in panel
@@ -85,14 +103,27 @@ def test_everything_bundle_is_valid_and_follows_the_phd_ig(api: TestClient, worl
         c for cat in panel["category"] for c in _codes(cat)]
     numerics = by_profile["PhdNumericObservation"]
     pulses = [o for o in numerics if _codes(o["code"])[0][1] == "149546"]
-    assert len(pulses) == 2 and pulses[0]["valueQuantity"]["code"] == "/min"
+    assert len(pulses) == 3 and pulses[0]["valueQuantity"]["code"] == "/min"
     (glucose,) = [o for o in numerics if _codes(o["code"])[0][1] == "160188"]
     assert _codes(glucose["code"])[1] == (LOINC_SYSTEM, "14743-9")  # molar LOINC, unit kept
     assert glucose["valueQuantity"]["code"] == "mmol/L"
-    for obs in panels + numerics:
+    # The cuff's status bits: one component per set flag (MDER bit numbers), nothing else.
+    (status,) = by_profile["PhdBitsEnumerationObservation"]
+    assert _codes(status["code"]) == [(MDC_SYSTEM, "8410608")]
+    assert [(_codes(c["code"])[0][1], _codes(c["valueCodeableConcept"])[0][1])
+            for c in status["component"]] == [("8410608.0", "Y"), ("8410608.2", "Y")]
+    assert "vital-signs" not in str(status["category"])
+    # The ECG strip: SampledData in µV at 130 Hz, the three lost samples marked "E".
+    (ecg,) = by_profile["PhdRtsaObservation"]
+    assert _codes(ecg["code"]) == [(MDC_SYSTEM, "131328")]
+    sampled = ecg["valueSampledData"]
+    assert sampled["data"] == "10 20 E E E 30 40 50"
+    assert sampled["period"] == round(1000 / 130, 6) and sampled["origin"]["code"] == "uV"
+    observations = panels + numerics + [status, ecg]
+    for obs in observations:
         _check_observation(obs)
     # Duplicate-prevention identifiers are unique per observation and stable across exports.
-    ids = [o["identifier"][0]["value"] for o in panels + numerics]
+    ids = [o["identifier"][0]["value"] for o in observations]
     assert len(set(ids)) == len(ids)
     again = api.get("/fhir/Patient/demo-patient-1/$everything", headers=world.headers("demo"))
     assert sorted(ids) == sorted(e["resource"]["identifier"][0]["value"]

@@ -2,6 +2,7 @@
 import { login, token, signOut, api, has, ApiError } from "./api.js";
 import { t, setLang, getLang, applyStatic, onLangChange } from "./i18n.js";
 import { h } from "./dom.js";
+import { adoptPrefs, prefsNow, savePrefs } from "./units.js";
 import { patientList, patientPage, ecgPage, familyPage, referralsPage } from "./views.js";
 import { fleetPage } from "./fleet.js";
 import { inboxPage, startLive, stopLive } from "./inbox.js";
@@ -12,9 +13,27 @@ let cleanup = null, generation = 0;
 /** Role for choosing pages only (the server decides access): /me when deployed, else the token's claim. */
 async function role() {
   if (await has("/api/v1/me")) {
-    try { return (await api("/api/v1/me")).role; } catch { /* fall through */ }
+    try {
+      const me = await api("/api/v1/me");
+      adoptPrefs(me);
+      showUnits(true);
+      return me.role;
+    } catch { /* fall through */ }
   }
   try { return JSON.parse(atob(token().split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).role; } catch { return ""; }
+}
+
+const unitSelects = { bp_unit: document.getElementById("bp-unit"), glucose_unit: document.getElementById("glucose-unit") };
+function showUnits(on) {
+  document.getElementById("units").hidden = !on;
+  const p = prefsNow();
+  for (const [k, sel] of Object.entries(unitSelects)) sel.value = p[k];
+}
+for (const [k, sel] of Object.entries(unitSelects)) {
+  sel.addEventListener("change", async () => {
+    try { await savePrefs({ [k]: sel.value }); } catch { showUnits(true); return; }
+    route();
+  });
 }
 
 function loginPage() {
@@ -46,7 +65,7 @@ async function route() {
   const nav = document.getElementById("nav"), out = document.getElementById("logout");
   const path = location.hash.replace(/^#/, "") || "/";
   if (!token() || path === "/login") {
-    nav.hidden = true; out.hidden = true; stopLive();
+    nav.hidden = true; out.hidden = true; showUnits(false); stopLive();
     loginPage(); return;
   }
   out.hidden = false;

@@ -30,7 +30,7 @@ export function trendChart({ series, bands = [], yMin, yMax, unit = "", title = 
   const step = niceStep((yMax - yMin) / 5);
   for (let v = Math.ceil(yMin / step) * step; v <= yMax; v += step) {
     el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#0001" }, svg);
-    el("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end" }, svg).textContent = String(v);
+    el("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end" }, svg).textContent = tick(v);
   }
   el("text", { x: 2, y: T + 8 }, svg).textContent = unit;
   const fmt = (t) => new Date(t).toLocaleDateString(undefined, { month: "numeric", day: "numeric" });
@@ -66,22 +66,23 @@ export function percentile(sorted, p) {
 }
 
 /** AGP: glucose by hour of day over the window; bands 5–95 and 25–75, median line. */
-export function agpChart(points, { title = "", target = [70, 180] } = {}) {
+/** ``lines``: reference levels drawn dashed (same unit as the points). */
+export function agpChart(points, { title = "", target = [70, 180], yMin = 40, yMax = 350, lines = [54, 70, 180, 250] } = {}) {
   const byHour = Array.from({ length: 24 }, () => []);
   for (const p of points) byHour[new Date(p.t).getHours()].push(p.v);
   const rows = byHour.map((vs, h) => {
     const s = [...vs].sort((a, b) => a - b);
     return { h, n: s.length, q: [5, 25, 50, 75, 95].map((p) => percentile(s, p)) };
   }).filter((r) => r.n > 0);
-  const W = 640, H = 220, L = 42, R = 8, T = 10, B = 24, yMin = 40, yMax = 350;
+  const W = 640, H = 220, L = 42, R = 8, T = 10, B = 24;
   const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart agp", role: "img", "aria-label": title });
   el("title", {}, svg).textContent = title;
   const x = (h) => L + (h / 23) * (W - L - R);
   const y = (v) => T + (1 - (Math.min(Math.max(v, yMin), yMax) - yMin) / (yMax - yMin)) * (H - T - B);
   el("rect", { x: L, width: W - L - R, y: y(target[1]), height: y(target[0]) - y(target[1]), fill: "#1d6b2f22" }, svg);
-  for (const v of [54, 70, 180, 250]) {
+  for (const v of lines) {
     el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#0003", "stroke-dasharray": "3 3" }, svg);
-    el("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end" }, svg).textContent = String(v);
+    el("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end" }, svg).textContent = tick(v);
   }
   for (const h of [0, 6, 12, 18, 23]) el("text", { x: x(h), y: H - 6, "text-anchor": "middle" }, svg).textContent = `${h}:00`;
   const area = (lo, hi, fill) => {
@@ -93,6 +94,9 @@ export function agpChart(points, { title = "", target = [70, 180] } = {}) {
     stroke: "#0b5cad", "stroke-width": 2, class: "agp-median" }, svg);
   return svg;
 }
+
+/** An axis label without float noise (0.30000000000000004 → "0.3", 3.885 → "3.9"). */
+const tick = (v) => String(Math.abs(v) >= 20 ? Math.round(v) : +v.toFixed(1));
 
 function niceStep(raw) {
   const p = 10 ** Math.floor(Math.log10(raw)), m = raw / p;

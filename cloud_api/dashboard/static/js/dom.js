@@ -1,6 +1,7 @@
 // Tiny DOM helpers: h("tag", {attrs}, ...children). Text is always set as text (no innerHTML
 // with data), so a patient name or alert title can never inject markup.
 import { t } from "./i18n.js";
+import { bp, glu, bpUnit, gluUnit, bpDigits, gluDigits } from "./units.js";
 
 export function h(tag, attrs = {}, ...kids) {
   const e = document.createElement(tag);
@@ -18,11 +19,16 @@ export const sevBadge = (sev) => h("span", { class: `badge ${sev}` }, t(`sev.${s
 export const notAvailable = () => h("p", { class: "na" }, t("not.available"));
 export const fmtNum = (v, d = 0) => (v == null ? "–" : Number(v).toFixed(d));
 
+/** A systolic/diastolic pair (given in mmHg) in the user's pressure unit. */
+export const fmtBp = (sys, dia) => `${fmtNum(bp(sys), bpDigits())}/${fmtNum(bp(dia), bpDigits())} ${bpUnit()}`;
+/** A glucose value (given in mg/dL) in the user's glucose unit. */
+export const fmtGlu = (mgdl) => `${fmtNum(glu(mgdl), gluDigits())} ${gluUnit()}`;
+
 export function describe(r) {
   const v = r.values;
   switch (r.kind) {
-    case "blood_pressure": return `${fmtNum(v.systolic)}/${fmtNum(v.diastolic)} mmHg` + (v.pulse ? ` · ${t("pulse")} ${fmtNum(v.pulse)}` : "");
-    case "glucose": return `${fmtNum(v.mg_dl ?? v.glucose_mg_dl ?? v.value_mg_dl, 0)} mg/dL`;
+    case "blood_pressure": return fmtBp(v.systolic, v.diastolic) + (v.pulse ? ` · ${t("pulse")} ${fmtNum(v.pulse)}` : "");
+    case "glucose": return fmtGlu(v.mg_dl);
     case "heart_rate": return `${fmtNum(v.bpm)} /min`;
     case "spo2": return `${fmtNum(v.spo2_pct)} %`;
     case "body_weight": return `${fmtNum(v.kg ?? v.weight_kg, 1)} kg`;

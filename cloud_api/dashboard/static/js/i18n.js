@@ -3,6 +3,7 @@ const TABLE = {
   en: {
     skip: "Skip to content", "nav.patients": "Patients", "nav.inbox": "Alerts",
     "nav.referrals": "Referrals", "nav.fleet": "Gateways", "lang.label": "Language",
+    "units.bp": "Blood pressure unit", "units.glucose": "Glucose unit",
     logout: "Sign out", footer: "HomeRPM reports measurements and the limits they crossed; it does not diagnose.",
     "login.title": "Sign in", "login.user": "Username", "login.pass": "Password", "login.go": "Sign in",
     "login.bad": "Wrong username or password.", "login.throttled": "Too many attempts; try again later.",
@@ -43,7 +44,7 @@ const TABLE = {
   },
   zh: {
     skip: "跳到正文", "nav.patients": "患者", "nav.inbox": "告警", "nav.referrals": "转诊",
-    "nav.fleet": "网关", "lang.label": "语言", logout: "退出登录",
+    "nav.fleet": "网关", "lang.label": "语言", "units.bp": "血压单位", "units.glucose": "血糖单位", logout: "退出登录",
     footer: "HomeRPM 仅报告测量值及其超出的限值，不作诊断。",
     "login.title": "登录", "login.user": "用户名", "login.pass": "密码", "login.go": "登录",
     "login.bad": "用户名或密码错误。", "login.throttled": "尝试次数过多，请稍后再试。",

@@ -1,7 +1,8 @@
 // Pages: patient list, patient page, ECG viewer, family view, referrals (fleet: fleet.js).
 import { api, has, ApiError, token } from "./api.js";
 import { t, fmtTime } from "./i18n.js";
-import { h, simBadge, sevBadge, notAvailable, describe, kindLabel, fmtNum } from "./dom.js";
+import { h, simBadge, sevBadge, notAvailable, describe, kindLabel, fmtNum, fmtBp } from "./dom.js";
+import { bp as bpIn, glu as gluIn, bpUnit, gluUnit } from "./units.js";
 import { trendChart, sparkline, agpChart } from "./charts.js";
 import { ecgStrip } from "./ecg.js";
 
@@ -70,6 +71,7 @@ export async function patientList(main) {
 }
 
 // ---------- patient page ----------
+const inBp = (band) => ({ ...band, lo: bpIn(band.lo), hi: bpIn(band.hi) });
 const BP_BANDS = () => [
   { lo: 0, hi: 120, color: "#1d6b2f14", label: `${t("band.normal")} <120/<80` },
   { lo: 120, hi: 130, color: "#c9a00018", label: `${t("band.elevated")} 120–129` },
@@ -95,12 +97,15 @@ export async function patientPage(main, pid) {
   const of = (k) => rs.filter((r) => r.kind === k);
   const pts = (k, f) => of(k).map((r) => ({ t: new Date(r.measured_at), v: f(r.values), title: `${fmtTime(r.measured_at)} ${describe(r)}${r.simulated ? ` (${t("simulated")})` : ""}` }));
   const bp = of("blood_pressure"), gl = of("glucose");
-  const bpChart = h("div", { id: "bp-chart" }, trendChart({ title: t("bp"), unit: "mmHg", yMin: 40, yMax: 220, bands: BP_BANDS(),
-    series: [{ key: "sys", label: t("sys"), color: "#b00020", points: pts("blood_pressure", (v) => v.systolic) },
-             { key: "dia", label: t("dia"), color: "#0b5cad", points: pts("blood_pressure", (v) => v.diastolic) }] }));
-  const gluChart = h("div", { id: "glucose-chart" }, trendChart({ title: t("glucose"), unit: "mg/dL", yMin: 40, yMax: 400,
-    bands: [{ lo: 70, hi: 180, color: "#1d6b2f22", label: "70–180 mg/dL" }],
-    series: [{ key: "glu", label: t("glucose"), color: "#0b5cad", points: pts("glucose", (v) => v.mg_dl) }] }));
+  // Guideline limits are in mmHg and mg/dL (as their sources state them); axes, bands and
+  // points are drawn in the user's units, band labels keep the source's numbers.
+  const bpChart = h("div", { id: "bp-chart" }, trendChart({ title: t("bp"), unit: bpUnit(), yMin: bpIn(40), yMax: bpIn(220),
+    bands: BP_BANDS().map(inBp),
+    series: [{ key: "sys", label: t("sys"), color: "#b00020", points: pts("blood_pressure", (v) => bpIn(v.systolic)) },
+             { key: "dia", label: t("dia"), color: "#0b5cad", points: pts("blood_pressure", (v) => bpIn(v.diastolic)) }] }));
+  const gluChart = h("div", { id: "glucose-chart" }, trendChart({ title: t("glucose"), unit: gluUnit(), yMin: gluIn(40), yMax: gluIn(400),
+    bands: [{ lo: gluIn(70), hi: gluIn(180), color: "#1d6b2f22", label: "70–180 mg/dL (3.9–10.0 mmol/L)" }],
+    series: [{ key: "glu", label: t("glucose"), color: "#0b5cad", points: pts("glucose", (v) => gluIn(v.mg_dl)) }] }));
   const hrPoints = [...pts("heart_rate", (v) => v.bpm)];
   const alerts = await openAlerts(pid);
   const devices = new Map();
@@ -116,7 +121,8 @@ export async function patientPage(main, pid) {
       h("section", { class: "card" }, h("h2", {}, t("glucose"), ` (${gl.length})`), gluChart,
         h("p", { class: "legend" }, t("glu.legend"))),
       h("section", { class: "card" }, h("h2", {}, t("agp")),
-        gl.length >= 10 ? h("div", { id: "agp-chart" }, agpChart(pts("glucose", (v) => v.mg_dl), { title: t("agp") })) : h("p", { class: "na" }, t("agp.few")),
+        gl.length >= 10 ? h("div", { id: "agp-chart" }, agpChart(pts("glucose", (v) => gluIn(v.mg_dl)), { title: t("agp"),
+          target: [gluIn(70), gluIn(180)], yMin: gluIn(40), yMax: gluIn(350), lines: [54, 70, 180, 250].map(gluIn) })) : h("p", { class: "na" }, t("agp.few")),
         h("p", { class: "legend" }, t("agp.legend"), " ", t("glu.legend"))),
       h("section", { class: "card" }, h("h2", {}, t("hr")), h("div", { id: "hr-chart" },
         trendChart({ title: t("hr"), unit: "/min", yMin: 30, yMax: 180, series: [{ key: "hr", label: t("hr"), color: "#444", points: hrPoints }] })))),
@@ -179,7 +185,7 @@ async function reportsCard(pid) {
   const pct = (v) => (v == null ? "–" : `${v} %`);
   card.append(h("div", { class: "grid" },
     section(t("rep.homebp"), bp, (r) => dl([
-      [t("bp"), r.mean_systolic == null ? null : `${fmtNum(r.mean_systolic)}/${fmtNum(r.mean_diastolic)} mmHg`],
+      [t("bp"), r.mean_systolic == null ? null : fmtBp(r.mean_systolic, r.mean_diastolic)],
       [t("rep.days"), (r.days_used || []).length], [t("rep.sessions"), r.sessions_used],
       [t("rep.adequate"), r.adequate ? "✓" : "✗"],
       [`≥ ${r.threshold?.systolic}/${r.threshold?.diastolic}`, r.above_threshold ? t("rep.above") : t("rep.below")]])),
