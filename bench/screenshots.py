@@ -78,8 +78,10 @@ def _store_statuses(db_url: str, now: datetime) -> None:
             devices=(DeviceHealth(device="cuff", battery_pct=batteries[0], connected=True),
                      DeviceHealth(device="meter", battery_pct=batteries[1])))
 
+    def ago(minutes: float) -> datetime:
+        return now - timedelta(minutes=minutes)
+
     engine = make_engine(db_url)
-    ago = lambda minutes: now - timedelta(minutes=minutes)  # noqa: E731
     beats = [
         (status("gw-demo-1", GatewayState.ONLINE, ago(0.5), 0, (85, 70)), ago(0.5)),
         (status("gw-demo-2", GatewayState.ONLINE, ago(0.3), 37, (12, 64)), ago(0.3)),
