@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from ulid import ULID
+from vitals.ids import encode_ulid
 
 
 def derived_ulid(at: datetime, key: str) -> str:
     ms = max(0, int(at.timestamp() * 1000)) & ((1 << 48) - 1)
     tail = hashlib.sha256(key.encode()).digest()[:10]
-    return str(ULID.from_bytes(ms.to_bytes(6, "big") + tail))
+    return encode_ulid(ms, int.from_bytes(tail, "big"))

@@ -1,8 +1,12 @@
 """``homerpm demo``: the whole system on one machine, on simulated devices.
 
 Starts, as separate processes: a private mosquitto broker, one ingest worker, the API, and a
-gateway whose devices are simulated (a blood-pressure cuff following a scripted home). Prints
-a line containing ``ready`` and the URL once a simulated reading is visible through the API.
+gateway whose devices are simulated: a blood-pressure cuff and a glucose meter (GATT models
+read through the in-memory BLE transport) measured by a calm simulated home
+(:mod:`firmware_sim.home`). Prints a line containing ``ready`` and the URL once a simulated
+reading is visible through the API. Then, unless ``--calm``, it plays the scripted emergency
+exactly as ``homerpm sim scenario hypertensive-crisis`` would, and prints a line containing
+``alert raised`` once the urgent alert is in the clinician inbox.
 Every child is watched: if one dies, the demo says which and shows the end of its log.
 """
 
@@ -18,12 +22,15 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from firmware_sim.scenario_cli import DEFAULT_DATA_DIR, control_dir
 from firmware_sim.services import ManagedProcess, Mosquitto, ServiceError, spawn
+from firmware_sim.sim_control import NobodyListening, request_and_wait
 
 GATEWAY = "gw-demo-1"
 PATIENT = "demo-patient-1"
 DEMO_USER, DEMO_PASSWORD = "demo", "demo"
 READY_TIMEOUT_S = 180.0
+EMERGENCY = "hypertensive-crisis"
 
 
 def _homerpm(*argv: str) -> list[str]:
@@ -41,15 +48,25 @@ url = "mqtt://127.0.0.1:{broker_port}"
 [outbox]
 path = "{data_dir / "gateway" / "outbox.db"}"
 
-# The scripted emergency: this simulated patient's cuff reads in the severe range, so the
-# gateway's severe-BP rule (confirmed by a second reading 1-5 min later) raises an urgent alert
-# about a minute after start, on the gateway, in the cloud inbox and on the dashboard.
+# The simulated home: calm readings every interval_s; `homerpm sim scenario NAME` drops a
+# request here to play a scripted scenario (e.g. the hypertensive crisis) on these devices.
+[simulator]
+control_dir = "{control_dir(data_dir)}"
+
 [[devices]]
+id = "cuff"
 kind = "blood_pressure"
 simulated = true
+simulator = "gatt"
 patient = "{PATIENT}"
-interval_s = 20.0
-scenario = "crisis"
+interval_s = 30.0
+
+[[devices]]
+id = "meter"
+kind = "glucose"
+simulated = true
+patient = "{PATIENT}"
+interval_s = 30.0
 """
 
 
@@ -89,6 +106,7 @@ class Demo:
         )
         config = self.data_dir / "gateway.toml"
         (self.data_dir / "gateway").mkdir(exist_ok=True)
+        control_dir(self.data_dir).mkdir(exist_ok=True)
         config.write_text(gateway_config(self.data_dir, self.broker.port))
         # The worker's persistent session must exist before the first publish, or the very
         # first readings would wait for the gateway's resend timeout.
@@ -117,13 +135,30 @@ class Demo:
         """Wait for the first reading to be visible through the API."""
         return self._first_item(f"/api/v1/patients/{PATIENT}/readings", "reading")
 
-    def wait_for_alert(self) -> dict[str, object]:
-        """Wait for the scripted emergency's urgent alert to reach the cloud inbox."""
-        return self._first_item("/api/v1/alerts?severity=urgent", "urgent alert")
+    def wait_for_alert(self, timeout_s: float | None = READY_TIMEOUT_S) -> dict[str, object]:
+        """Wait for an urgent alert (the scripted emergency's) to reach the cloud inbox."""
+        return self._first_item("/api/v1/alerts?severity=urgent", "urgent alert", timeout_s)
 
-    def _first_item(self, path: str, what: str) -> dict[str, object]:
+    def play(self, scenario: str) -> None:
+        """What ``homerpm sim scenario`` does, from inside the demo."""
+        try:
+            status = request_and_wait(control_dir(self.data_dir), scenario, READY_TIMEOUT_S)
+        except NobodyListening as exc:
+            raise ServiceError(str(exc)) from None
+        if status.state != "playing":
+            raise ServiceError(f"the simulated home refused {scenario}: {status.reason}")
+
+    def wait(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.check_children()
+            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+    def _first_item(
+        self, path: str, what: str, timeout_s: float | None = READY_TIMEOUT_S
+    ) -> dict[str, object]:
         """Log in as the demo clinician and poll ``path`` until its page has an item."""
-        deadline = time.monotonic() + READY_TIMEOUT_S
+        deadline = time.monotonic() + (timeout_s if timeout_s is not None else float("inf"))
         form = urllib.parse.urlencode({"username": DEMO_USER, "password": DEMO_PASSWORD}).encode()
         while time.monotonic() < deadline:
             self.check_children()
@@ -136,12 +171,18 @@ class Demo:
             except (urllib.error.URLError, OSError, KeyError, ValueError):
                 pass
             time.sleep(0.5)
-        raise ServiceError(f"no {what} visible through the API within {READY_TIMEOUT_S:.0f} s")
+        raise ServiceError(f"no {what} visible through the API within {timeout_s:.0f} s")
 
     def stop(self) -> None:
         for child in reversed(self.children):
             child.stop()
         self.broker.stop()
+
+
+def _trigger_command(data_dir: str) -> str:
+    same = Path(data_dir).resolve() == Path(DEFAULT_DATA_DIR).resolve()
+    where = "" if same else f" --data-dir {Path(data_dir).resolve()}"
+    return f"homerpm sim scenario {EMERGENCY}{where}"
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -165,7 +206,19 @@ def main(args: argparse.Namespace) -> int:
             f"{demo.base}/docs; first reading {first.get('msg_id')} for patient {PATIENT})",
             flush=True,
         )
-        alert = demo.wait_for_alert()
+        trigger = _trigger_command(args.data_dir)
+        if args.calm:
+            print("HomeRPM demo: the simulated home stays calm (--calm). Trigger the scripted "
+                  f"emergency from another terminal: {trigger}", flush=True)
+        else:
+            print("HomeRPM demo: the simulated home is calm; its scripted emergency starts in "
+                  f"{args.emergency_after:.0f} s, as if you ran: {trigger}  (start the demo "
+                  "with --calm to trigger it yourself)", flush=True)
+            demo.wait(args.emergency_after)
+            demo.play(EMERGENCY)
+            print(f"HomeRPM demo: playing {EMERGENCY} (simulated); the urgent alert follows "
+                  "the confirming re-measurement about 62 s from now", flush=True)
+        alert = demo.wait_for_alert(None if args.calm else READY_TIMEOUT_S)
         print(
             f"HomeRPM demo alert raised: {alert.get('severity')} {alert.get('title')!r} for "
             f"patient {alert.get('patient_id')} (simulated), see {demo.base}/dashboard/",

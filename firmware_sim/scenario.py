@@ -99,6 +99,8 @@ class Scenario:
     readings: tuple[ReadingBase, ...]
     actions: tuple[Action, ...]
     expected: tuple[Expectation, ...]
+    #: playable into a running simulated home by ``homerpm sim scenario`` (firmware_sim.home)
+    live: bool = False
 
     def ticks(self) -> list[datetime]:
         n = int(self.duration_s // self.tick_s)
@@ -272,7 +274,7 @@ def load_scenario(path: str | Path) -> Scenario:
             profile=head.get("profile"), tick_s=duration_s(head.get("tick", "1m")),
             duration_s=duration_s(head["duration"]),
             readings=tuple(_readings(file, doc, patient, start)),
-            actions=actions, expected=expected,
+            actions=actions, expected=expected, live=bool(head.get("live", False)),
         )
     except ScenarioError:
         raise
@@ -282,3 +284,11 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def scenario_files() -> list[Path]:
     return sorted(SCENARIO_DIR.glob("*.toml"))
+
+
+def live_scenarios() -> dict[str, Scenario]:
+    """The scenarios a running simulated home can play, by name (``homerpm sim scenario``)."""
+    # Only the header decides; the other files (long synthetic ECG) are not synthesised.
+    live = [p for p in scenario_files()
+            if tomllib.loads(p.read_text(encoding="utf-8")).get("scenario", {}).get("live")]
+    return {s.name: s for s in sorted(map(load_scenario, live), key=lambda s: s.name)}

@@ -51,6 +51,7 @@ def outbox_caps(cfg: GatewayConfig) -> Caps:
         max_bytes=int(o.max_mb * 1024 * 1024),
         max_age_ms=int(o.max_age_days * 86_400_000),
         resend_after_ms=int(o.resend_after_s * 1000),
+        resend_max_ms=int(o.resend_max_s * 1000),
         lease_ms=int(max(cfg.mqtt.publish_timeout_s * 2, 30) * 1000),
     )
 
@@ -79,6 +80,7 @@ def drain_settings(cfg: GatewayConfig) -> DrainSettings:
         batch_max_items=o.batch_max_items, batch_max_bytes=o.batch_max_bytes,
         fetch_rows=max(o.batch_max_items * o.window // 2, o.batch_max_items),
         window=o.window, max_messages_per_s=o.max_messages_per_s, max_unacked=o.max_unacked,
+        resend_after_connect_s=o.resend_after_connect_s,
     )
 
 
@@ -164,7 +166,8 @@ async def run(
                 webhook = WebhookSink(WebhookSettings(
                     url=w.url or "", secret=w.secret, timeout_s=w.timeout_s,
                     backoff_max_s=w.backoff_max_s, max_attempts=w.max_attempts,
-                    min_severity=_severity(w.min_severity)), HttpxPoster())
+                    min_severity=_severity(w.min_severity)), HttpxPoster(), store=outbox)
+                await webhook.restore()
                 all_sinks.append(webhook)
                 min_sev = min(min_sev, webhook.settings.min_severity)
             pipeline = Pipeline(outbox, rules, all_sinks, on_stored=drainer.notify,

@@ -76,6 +76,17 @@ async def _measure_every(model: Any, device: DeviceConfig, catalog: Any) -> None
         log.debug("simulated %s: %s", device.id, summary)
 
 
+def _patients(cfg: GatewayConfig, spot: list[Any], catalog: Any) -> list[Any]:
+    """Who takes the spot-check measurements: one simulated home that also plays scripted
+    scenarios on request (``[simulator] control_dir``), else a timer per device."""
+    if cfg.simulator.control_dir is None:
+        return [_measure_every(model, d, catalog) for d, model in spot]
+    home = importlib.import_module("firmware_sim.home")
+    devices = [home.HomeDevice(CATALOG_KIND[d.kind], model, d.interval_s, d.scenario, d.seed,
+                               d.count) for d, model in spot]
+    return [home.SimulatedHome(devices, cfg.simulator.control_dir).run()]
+
+
 async def open_devices(cfg: GatewayConfig, stack: contextlib.AsyncExitStack) -> DeviceSet:
     """Build every source; transports and in-process devices close with ``stack``."""
     out = DeviceSet()
@@ -106,6 +117,7 @@ async def open_devices(cfg: GatewayConfig, stack: contextlib.AsyncExitStack) -> 
         catalog = importlib.import_module("firmware_sim.devices.catalog")
         inprocess = importlib.import_module("firmware_sim.devices.inprocess")
         memory = await stack.enter_async_context(MemoryTransport())
+        home: list[Any] = []  # spot-check (device, model) pairs the simulated patient measures on
         for n, d in enumerate(gatt, 1):
             assert d.id is not None and cursors is not None
             address = _sim_address(n)
@@ -118,7 +130,8 @@ async def open_devices(cfg: GatewayConfig, stack: contextlib.AsyncExitStack) -> 
                 device_id=d.id, ecg_segment_s=d.ecg_segment_s, cooldown_s=1.0))
             out.addresses[d.id] = address
             if d.kind not in _STREAMING:
-                out.helpers.append(_measure_every(model, d, catalog))
+                home.append((d, model))
+        out.helpers += _patients(cfg, home, catalog)
     for d in cfg.devices:
         if d.simulated and d.sim == "records":
             out.sources.append(RecordStream(

@@ -1,19 +1,29 @@
 """Gateway configuration: one TOML file, any key overridable from the environment.
 
 Environment variables win over the file: ``HOMERPM_GATEWAY_<KEY>`` with ``__`` between
-nested keys, e.g. ``HOMERPM_GATEWAY_MQTT__PASSWORD``. Errors name the offending key.
-See docs/gateway.md for every key.
+nested keys, e.g. ``HOMERPM_GATEWAY_MQTT__PASSWORD`` (names are case-insensitive; a value
+that starts with ``[`` or ``{`` is read as JSON). Errors name the offending key, including
+an unknown key inside a section that came from the environment; a variable whose first
+level is not a gateway key is ignored (the cloud's ``HOMERPM_GATEWAY_OFFLINE_AFTER_S``
+shares the prefix). See docs/gateway.md for every key.
+
+The environment is merged here (:func:`env_overrides`) rather than with pydantic-settings:
+the same behaviour for our flat use, and the gateway, which runs for months on a Pi,
+does not carry that package (and the ``importlib.metadata``/``email`` modules it imports,
+≈ 4 MB of RSS) just to read its start-up configuration.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vitals.readings import ReadingKind
 from vitals.topics import TopicError, check_gateway_id
@@ -79,7 +89,10 @@ class OutboxConfig(_Section):
     path: Path = Path("/var/lib/homerpm/outbox.db")
     max_mb: float = Field(500.0, gt=0, description="evict oldest non-alert rows beyond this")
     max_age_days: float = Field(30.0, gt=0, description="evict non-alert rows older than this")
-    resend_after_s: float = Field(600.0, gt=0, description="published but unacked → resend")
+    resend_after_s: float = Field(60.0, gt=0, description="published but unacked → resend")
+    resend_max_s: float = Field(1800.0, gt=0, description="cap of the doubling resend wait")
+    resend_after_connect_s: float = Field(
+        2.0, ge=0, description="after a (re)connect, resend unacked rows this much later")
     batch_max_items: int = Field(200, ge=1, le=1000)
     batch_max_bytes: int = Field(256 * 1024, ge=1024, le=4 * 1024 * 1024)
     window: int = Field(8, ge=1, le=64, description="MQTT publishes in flight")
@@ -125,6 +138,12 @@ class BluetoothConfig(_Section):
     cursors_path: Path | None = Field(None, description="default: next to the outbox file")
 
 
+class SimulatorConfig(_Section):
+    control_dir: Path | None = Field(
+        None, description="simulated GATT devices become one simulated home that plays "
+        "`homerpm sim scenario` requests dropped in this directory (the demo)")
+
+
 SimKind = Literal["scenario", "gatt", "records"]
 
 
@@ -166,10 +185,13 @@ class DeviceConfig(_Section):
         return "scenario" if self.kind is ReadingKind.BLOOD_PRESSURE else "gatt"
 
 
-class GatewayConfig(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="HOMERPM_GATEWAY_", env_nested_delimiter="__", extra="forbid", frozen=True
-    )
+ENV_PREFIX = "HOMERPM_GATEWAY_"
+
+
+class GatewayConfig(BaseModel):
+    """The whole configuration; :func:`load_config` builds it from TOML + environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     gateway_id: str
     status_interval_s: float = Field(60.0, gt=0)
@@ -180,6 +202,7 @@ class GatewayConfig(BaseSettings):
     webhook: WebhookConfig = WebhookConfig()
     status_page: StatusPageConfig = StatusPageConfig()
     bluetooth: BluetoothConfig = BluetoothConfig()
+    simulator: SimulatorConfig = SimulatorConfig()
 
     @field_validator("devices")
     @classmethod
@@ -209,17 +232,40 @@ class GatewayConfig(BaseSettings):
             raise ValueError(f"duplicate device addresses: {', '.join(dupes)}")
         return self
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The file arrives as init kwargs; the environment overrides it.
-        return (env_settings, init_settings)
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``HOMERPM_GATEWAY_A__B=v`` → ``{"a": {"b": v}}`` (JSON for ``[``/``{`` values)."""
+    out: dict[str, Any] = {}
+    for name, raw in sorted(environ.items()):
+        if not name.upper().startswith(ENV_PREFIX) or len(name) == len(ENV_PREFIX):
+            continue
+        *parents, leaf = name[len(ENV_PREFIX):].lower().split("__")
+        value: Any = raw
+        if raw.lstrip()[:1] in ("[", "{"):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                raise ConfigError(f"environment {name}: not valid JSON") from None
+        node = out
+        for key in parents:
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"environment {name}: {key} is set as a value and a section")
+            node = child
+        node[leaf] = value
+    return out
+
+
+def merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` wins; sections (dicts) are merged key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def load_config(path: str | Path) -> GatewayConfig:
@@ -231,8 +277,10 @@ def load_config(path: str | Path) -> GatewayConfig:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    env = env_overrides(os.environ)
+    data = merged(data, {k: v for k, v in env.items() if k in GatewayConfig.model_fields})
     try:
-        cfg = GatewayConfig(**data)
+        cfg = GatewayConfig.model_validate(data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors(include_url=False):

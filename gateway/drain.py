@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gateway.batches import Batch, build_batches
-from gateway.outbox import AsyncOutbox
+from gateway.outbox import AsyncOutbox, now_ms
 from gateway.uplink import Uplink, UplinkError
 from vitals import topics
 from vitals.wire import Ack, ConfigMessage, WireError, decode
@@ -40,6 +40,9 @@ class DrainSettings:
     max_messages_per_s: float = 50.0
     max_unacked: int = 20_000
     idle_poll_s: float = 1.0
+    #: after each (re)connect, unacked rows are sent again this much later (the acks
+    #: queued for us in the broker session arrive first and spare those resends)
+    resend_after_connect_s: float = 2.0
 
 
 class RateLimiter:
@@ -85,6 +88,7 @@ class Drainer:
         s = self.settings
         window = asyncio.Semaphore(s.window)
         async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._resend_after_connects(), name="resend-after-connect")
             while True:
                 await self.uplink.wait_connected()
                 # Rows in flight count too: they will be unacked a moment from now.
@@ -105,6 +109,23 @@ class Drainer:
                     await window.acquire()
                     self._inflight_rows += len(batch.msg_ids)
                     tg.create_task(self._publish(batch, window))
+
+    async def _resend_after_connects(self) -> None:
+        """Rows published before a (re)connect and still unacked go out again shortly
+        after it, not only when their resend timer fires: a batch the broker PUBACKed
+        may never have reached the cloud (mosquitto drops messages for a shared
+        subscription whose worker is reconnecting; a session may have expired with our
+        acks in it)."""
+        while True:
+            await self.uplink.wait_connected()
+            connected_at = now_ms()
+            await asyncio.sleep(self.settings.resend_after_connect_s)
+            if self.uplink.connected:
+                n = await self.outbox.resend_unacked(published_before=connected_at)
+                if n:
+                    log.info("connected: re-sending %d unacked rows", n)
+                    self.notify()
+            await self.uplink.wait_disconnected()
 
     async def _idle(self) -> None:
         self._wake.clear()

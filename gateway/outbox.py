@@ -13,7 +13,12 @@ Row lifecycle (``next_attempt_ms`` is the single "when may this go out" clock):
   not pick the same rows while their publish is in flight.
 * ``release`` (publish failed) → due now again.
 * ``mark_published`` (PUBACK) → ``published_ms`` set, due again after ``resend_after``
-  unless the ack deletes it first.
+  unless the ack deletes it first; a row that goes unacked again waits twice as long each
+  time (up to ``resend_max``), jittered, so a long cloud outage is not a duplicate storm.
+* ``resend_unacked`` (the uplink reconnected) → rows published before the reconnect and
+  still unacked are due now:
+  the broker may have dropped them (mosquitto does not queue for a shared subscription
+  whose worker is reconnecting); duplicates are harmless, the cloud dedups by msg_id.
 * On open, leases of never-published rows are cleared: the process died mid-publish.
 
 :class:`Outbox` is synchronous and owns its connection; :class:`AsyncOutbox` runs every
@@ -31,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -70,6 +75,9 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, seq);
 CREATE INDEX IF NOT EXISTS outbox_unacked ON outbox (published_ms) WHERE published_ms IS NOT NULL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS webhook (
+    msg_id TEXT PRIMARY KEY, payload TEXT NOT NULL, created_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS rejects (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at_ms INTEGER NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL, payload BLOB NOT NULL
@@ -95,7 +103,8 @@ class Row:
 class Caps:
     max_bytes: int = 500 * 1024 * 1024
     max_age_ms: int = 30 * 24 * 3600 * 1000
-    resend_after_ms: int = 10 * 60 * 1000
+    resend_after_ms: int = 60 * 1000
+    resend_max_ms: int = 30 * 60 * 1000
     lease_ms: int = 60 * 1000
 
 
@@ -229,15 +238,36 @@ class Outbox:
             )
 
     def mark_published(self, msg_ids: Sequence[str], now: int | None = None) -> None:
-        """The broker has them (PUBACK); resend after the timeout unless the cloud acks."""
+        """The broker has them (PUBACK); resend after the timeout unless the cloud acks.
+
+        First publish: due again after exactly ``resend_after``. The n-th resend waits
+        ``min(resend_max, resend_after·2ⁿ)``, of which a random half (per row) is taken
+        off ("equal jitter"): rows of one burst spread out instead of returning together.
+        """
         now = now_ms() if now is None else now
-        due = now + self.caps.resend_after_ms
+        c = self.caps
         with self._tx():
+            # `attempts` on the right-hand side is the value before this update.
             self._db.executemany(
-                "UPDATE outbox SET published_ms = ?, attempts = attempts + 1,"
-                " next_attempt_ms = ? WHERE msg_id = ?",
-                [(now, due, m) for m in msg_ids],
+                "UPDATE outbox SET published_ms = ?1, attempts = attempts + 1,"
+                " next_attempt_ms = ?1 + CASE WHEN attempts = 0 THEN ?2 ELSE"
+                "  CAST(MIN(?3, ?2 << MIN(attempts, 24))"
+                "       * (0.5 + (random() & 1048575) / 2097152.0) AS INTEGER) END"
+                " WHERE msg_id = ?4",
+                [(now, c.resend_after_ms, max(c.resend_max_ms, c.resend_after_ms), m)
+                 for m in msg_ids],
             )
+
+    def resend_unacked(self, published_before: int, now: int | None = None) -> int:
+        """Make the rows published before ``published_before`` (the reconnect) and still
+        unacked due now; returns how many were waiting for their resend time. Rows
+        published on the new connection keep their timer."""
+        now = now_ms() if now is None else now
+        with self._tx():
+            cur = self._db.execute(
+                "UPDATE outbox SET next_attempt_ms = ? WHERE published_ms IS NOT NULL"
+                " AND published_ms < ? AND next_attempt_ms > ?", (now, published_before, now))
+        return cur.rowcount
 
     def ack(self, msg_ids: Sequence[str]) -> int:
         """The cloud stored these durably: delete them. Unknown ids are ignored."""
@@ -313,6 +343,21 @@ class Outbox:
         return [(s, r, bytes(p)) for s, r, p in
                 self._db.execute("SELECT source, reason, payload FROM rejects ORDER BY id")]
 
+    # -- the webhook sink's queue (survives restarts) ------------------------------------
+
+    def webhook_put(self, msg_id: str, payload: str, now: int | None = None) -> None:
+        now = now_ms() if now is None else now
+        with self._tx():
+            self._db.execute("INSERT OR IGNORE INTO webhook (msg_id, payload, created_ms)"
+                             " VALUES (?, ?, ?)", (msg_id, payload, now))
+
+    def webhook_done(self, msg_id: str) -> None:
+        with self._tx():
+            self._db.execute("DELETE FROM webhook WHERE msg_id = ?", (msg_id,))
+
+    def webhook_pending(self) -> list[str]:
+        return [p for (p,) in self._db.execute("SELECT payload FROM webhook ORDER BY rowid")]
+
     # -- reads -------------------------------------------------------------------------
 
     def stats(self) -> Stats:
@@ -383,6 +428,12 @@ class _Transaction:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
+def _log_unawaited_error(fut: asyncio.Future[Any]) -> None:
+    # Retrieve the exception so asyncio doesn't complain; an awaiting caller gets it anyway.
+    if not fut.cancelled() and (exc := fut.exception()) is not None:
+        log.debug("outbox call failed: %r", exc)
+
+
 class AsyncOutbox:
     """The outbox for asyncio code: every call runs on one dedicated thread, in order.
 
@@ -395,13 +446,31 @@ class AsyncOutbox:
         self.sync = self._pool.submit(Outbox, path, caps).result()
 
     async def _call(self, fn: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, fn, *args)
+        return await self._submit(fn, *args)
+
+    def _submit(self, fn: Callable[..., T], *args: object) -> asyncio.Future[T]:
+        """Queue ``fn`` on the outbox thread now; the call runs to its end even if nobody
+        awaits the future (a cancelled caller), and its error is then only logged."""
+        fut = asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        fut.add_done_callback(_log_unawaited_error)
+        return fut
+
+    def begin_put(
+        self, reading: Reading, alerts: Sequence[Alert] = (), state: str | None = None
+    ) -> asyncio.Future[None]:
+        """Start :meth:`Outbox.put` on the outbox thread and return at once: the caller
+        can do other work (warn the family) while the transaction commits, then await it."""
+        return self._submit(self.sync.put, reading, tuple(alerts), None, state)
+
+    def begin_put_alerts(
+        self, alerts: Sequence[Alert], state: str | None = None
+    ) -> asyncio.Future[None]:
+        return self._submit(self.sync.put_alerts, tuple(alerts), None, state)
 
     async def put(
         self, reading: Reading, alerts: Sequence[Alert] = (), state: str | None = None
     ) -> None:
-        await self._call(self.sync.put, reading, tuple(alerts), None, state)
+        await self.begin_put(reading, alerts, state)
 
     async def put_many(self, captured: Sequence[tuple[Reading, Sequence[Alert]]]) -> None:
         await self._call(self.sync.put_many, captured)
@@ -410,7 +479,7 @@ class AsyncOutbox:
         await self._call(self.sync.put_event, event)
 
     async def put_alerts(self, alerts: Sequence[Alert], state: str | None = None) -> None:
-        await self._call(self.sync.put_alerts, tuple(alerts), None, state)
+        await self.begin_put_alerts(alerts, state)
 
     async def get_meta(self, key: str) -> str | None:
         return await self._call(self.sync.get_meta, key)
@@ -426,6 +495,18 @@ class AsyncOutbox:
 
     async def mark_published(self, msg_ids: Sequence[str]) -> None:
         await self._call(self.sync.mark_published, msg_ids)
+
+    def begin_webhook_put(self, msg_id: str, payload: str) -> asyncio.Future[None]:
+        return self._submit(self.sync.webhook_put, msg_id, payload)
+
+    def begin_webhook_done(self, msg_id: str) -> asyncio.Future[None]:
+        return self._submit(self.sync.webhook_done, msg_id)
+
+    async def webhook_pending(self) -> list[str]:
+        return await self._call(self.sync.webhook_pending)
+
+    async def resend_unacked(self, published_before: int) -> int:
+        return await self._call(self.sync.resend_unacked, published_before)
 
     async def ack(self, msg_ids: Sequence[str]) -> int:
         return await self._call(self.sync.ack, msg_ids)

@@ -2,8 +2,14 @@
 
 The rule engine is a seam (:class:`RuleEvaluator`); a rule that raises never costs the
 reading: the reading is stored without alerts and the failure is logged and recorded as
-a gateway event. Urgent alerts also go to local sinks (log now; buzzer, webhook, status
-page later) *after* they are durably in the outbox.
+a gateway event. Urgent alerts go to the local sinks (log, webhook queue, status page)
+*while* the outbox transaction commits, not after it: a warning at home must not wait for
+an fsync (tens of ms on a busy SD card). ``submit`` still returns only once the reading
+and its alerts are durable, so the device task asks for the next reading (and a record
+download advances its cursor) only after the commit. If the process dies between the two,
+the family was warned about a reading the outbox does not hold: a record-downloading
+device sends it again on the next start (the alert fires again: the rule state was not
+committed either), a streaming one loses it, as it would have without the alert.
 """
 
 from __future__ import annotations
@@ -106,12 +112,15 @@ class Pipeline:
                 msg_id=new_msg_id(), at=now, code="rule_error", device=item.device.key,
                 detail={"reading": item.msg_id, "error": repr(exc)[:500]},
                 simulated=item.simulated))
-        # Reading, its alerts and the engine state: one transaction (restart = no re-fire).
-        await self.outbox.put(item, alerts, state=self.rules.snapshot())
+        # Reading, its alerts and the engine state: one transaction (restart = no re-fire),
+        # started now on the outbox thread; the sinks hear of the alerts meanwhile.
+        commit = self.outbox.begin_put(item, alerts, state=self.rules.snapshot())
+        await self._alerts_to_sinks(alerts)
+        # Shielded: a cancelled device task (shutdown) still stores what the sinks announced.
+        await asyncio.shield(commit)
         self.stored += 1
         self.on_stored()
         self.on_item(item)
-        await self._alerts_to_sinks(alerts)
         return alerts
 
     async def tick(self) -> list[Alert]:
@@ -124,10 +133,11 @@ class Pipeline:
             return []
         state = self.rules.snapshot()
         if alerts or state is not None:
-            await self.outbox.put_alerts(alerts, state=state)
+            commit = self.outbox.begin_put_alerts(alerts, state=state)
+            await self._alerts_to_sinks(alerts)
+            await asyncio.shield(commit)
         if alerts:
             self.on_stored()
-            await self._alerts_to_sinks(alerts)
         return alerts
 
     async def tick_forever(self, interval_s: float) -> None:

@@ -46,6 +46,9 @@ class Uplink(Protocol):
     async def wait_connected(self) -> None:
         """Return once a connection is up (immediately if it is)."""
 
+    async def wait_disconnected(self) -> None:
+        """Return once the connection is down (immediately if it is)."""
+
     async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """QoS 1; returns on PUBACK, raises :class:`UplinkError` otherwise."""
 
@@ -128,6 +131,8 @@ class MqttUplink:
         self._client: aiomqtt.Client | None = None
         self._lost: asyncio.Future[None] | None = None
         self._up = asyncio.Event()
+        self._down = asyncio.Event()
+        self._down.set()
         self._inbox: asyncio.Queue[Inbound] = asyncio.Queue(maxsize=1000)
         self.connects = 0
 
@@ -137,6 +142,9 @@ class MqttUplink:
 
     async def wait_connected(self) -> None:
         await self._up.wait()
+
+    async def wait_disconnected(self) -> None:
+        await self._down.wait()
 
     def _make_client(self) -> aiomqtt.Client:
         s = self.settings
@@ -183,6 +191,7 @@ class MqttUplink:
                         await client.subscribe(sub, qos=1)
                     await client.publish(s.status_topic, self._online(), qos=1, retain=True)
                     self.connects += 1
+                    self._down.clear()
                     self._up.set()
                     log.info("connected to %s:%d as %s", s.host, s.port, s.client_id)
                     delays = backoff_delays(s.reconnect_min_s, s.reconnect_max_s)
@@ -204,6 +213,7 @@ class MqttUplink:
 
     def _mark_down(self) -> None:
         self._up.clear()
+        self._down.set()
         self._client = None
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
@@ -252,6 +262,8 @@ class MemoryUplink:
     fail_publishes: int = 0
     _inbox: asyncio.Queue[Inbound] = field(default_factory=asyncio.Queue)
     _up: asyncio.Event = field(default_factory=asyncio.Event)
+    _down: asyncio.Event = field(default_factory=asyncio.Event)
+    connects: int = 0
 
     def __post_init__(self) -> None:
         self.set_connected(self.is_up)
@@ -261,14 +273,21 @@ class MemoryUplink:
         return self._up.is_set()
 
     def set_connected(self, up: bool) -> None:
+        if up and not self._up.is_set():
+            self.connects += 1
         self.is_up = up
         if up:
+            self._down.clear()
             self._up.set()
         else:
             self._up.clear()
+            self._down.set()
 
     async def wait_connected(self) -> None:
         await self._up.wait()
+
+    async def wait_disconnected(self) -> None:
+        await self._down.wait()
 
     async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         await asyncio.sleep(0)

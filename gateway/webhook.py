@@ -2,10 +2,13 @@
 
 ``deliver`` only enqueues, so a slow or dead receiver never blocks the pipeline; the
 sender task (owned by the app's TaskGroup) posts in order and retries with exponential
-backoff (1 s doubling up to ``backoff_max_s``, ``max_attempts`` tries). The alert itself
-is already durable in the outbox and goes to the cloud regardless; the webhook is a
-best-effort local notification, so the queue is in memory (bounded: the oldest waiting
-delivery is dropped — and logged — beyond ``max_queue``).
+backoff (1 s doubling up to ``backoff_max_s``, ``max_attempts`` tries). With a ``store``
+(the outbox file, table ``webhook``) each delivery is also written down when it is
+queued and crossed out when it is done (delivered, refused or given up): deliveries
+still pending at a restart or a crash are sent on the next start (:meth:`restore`),
+so the receiver may see an alert twice — dedupe by its ``msg_id``. The sending itself
+starts from memory at once; it does not wait for that write. Bounded: beyond
+``max_queue`` the oldest waiting delivery is dropped (and logged).
 
 Signature: ``X-HomeRPM-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>``
 with ``X-HomeRPM-Timestamp`` (Unix seconds), so the receiver can reject forgeries and
@@ -22,6 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway.outbox import AsyncOutbox
 from vitals.alerts import Alert, Severity
 
 log = logging.getLogger(__name__)
@@ -67,22 +71,47 @@ class WebhookSettings:
 
 
 class WebhookSink:
-    def __init__(self, settings: WebhookSettings, poster: Poster) -> None:
+    def __init__(
+        self, settings: WebhookSettings, poster: Poster, store: AsyncOutbox | None = None
+    ) -> None:
         self.settings = settings
         self.poster = poster
+        self.store = store
         self._queue: asyncio.Queue[Alert] = asyncio.Queue()
         self.delivered = 0
         self.failed = 0
         self.dropped = 0
 
+    async def restore(self) -> int:
+        """Queue the deliveries a previous run left pending; returns how many."""
+        if self.store is None:
+            return 0
+        pending = [Alert.model_validate_json(p) for p in await self.store.webhook_pending()]
+        for alert in pending:
+            self._enqueue(alert)
+        if pending:
+            log.info("webhook: %d deliveries pending from the last run", len(pending))
+        return len(pending)
+
     async def deliver(self, alert: Alert) -> None:
         if alert.severity < self.settings.min_severity:
             return
+        if self.store is not None:
+            # Queued on the outbox thread behind the alert's own transaction; not awaited.
+            self.store.begin_webhook_put(alert.msg_id, alert.model_dump_json(exclude_none=True))
+        self._enqueue(alert)
+
+    def _enqueue(self, alert: Alert) -> None:
         if self._queue.qsize() >= self.settings.max_queue:
             old = self._queue.get_nowait()
             self.dropped += 1
             log.error("webhook queue full: dropping delivery of alert %s", old.msg_id)
+            self._done(old)
         self._queue.put_nowait(alert)
+
+    def _done(self, alert: Alert) -> None:
+        if self.store is not None:
+            self.store.begin_webhook_done(alert.msg_id)
 
     def headers(self, body: bytes) -> dict[str, str]:
         ts = str(int(time.time()))
@@ -96,6 +125,7 @@ class WebhookSink:
         while True:
             alert = await self._queue.get()
             await self._send(alert)
+            self._done(alert)  # delivered, refused or given up: not again after a restart
 
     async def _send(self, alert: Alert) -> None:
         s = self.settings

@@ -28,9 +28,10 @@ def _session() -> Properties:
 
 
 class FakeCloud:
-    def __init__(self, port: int, acking: bool = True) -> None:
+    def __init__(self, port: int, acking: bool = True, share: str | None = None) -> None:
         self.port = port
         self.acking = acking
+        self.share = share  # subscribe to batches as the ingest workers do: $share/<group>/…
         self.seen: Counter[str] = Counter()
         self.order: list[str] = []
         self.kinds: list[str] = []
@@ -41,9 +42,10 @@ class FakeCloud:
         return set(self.seen)
 
     async def _serve(self, client: aiomqtt.Client) -> None:
-        await client.subscribe(topics.subscription(topics.TopicKind.READINGS), qos=1)
-        await client.subscribe(topics.subscription(topics.TopicKind.ALERTS), qos=1)
-        await client.subscribe(topics.subscription(topics.TopicKind.EVENTS), qos=1)
+        for kind in (topics.TopicKind.READINGS, topics.TopicKind.ALERTS,
+                     topics.TopicKind.EVENTS):
+            sub = topics.subscription(kind)
+            await client.subscribe(topics.shared(self.share, sub) if self.share else sub, qos=1)
         await client.subscribe(topics.subscription(topics.TopicKind.STATUS), qos=1)
         self.ready.set()
         async for msg in client.messages:

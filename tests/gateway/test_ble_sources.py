@@ -63,3 +63,36 @@ async def test_records_simulator_resumes_from_its_cursor(tmp_path: Path) -> None
     # with the same msg_ids as before for the ones delivered twice.
     assert len(rest) == 70
     assert [r.msg_id for r in first[50:]] == [r.msg_id for r in rest[:10]]
+
+
+async def test_a_simulated_home_plays_a_requested_scenario_through_the_ble_session(
+    tmp_path: Path,
+) -> None:
+    from firmware_sim.sim_control import ControlDir
+
+    config = GatewayConfig(
+        gateway_id="gw-home", outbox={"path": tmp_path / "o.db"},
+        simulator={"control_dir": tmp_path / "sim"},
+        devices=[{"id": "cuff", "kind": "blood_pressure", "simulated": True, "simulator": "gatt",
+                  "patient": "p-3", "interval_s": 3600},
+                 {"id": "meter", "kind": "glucose", "simulated": True, "patient": "p-3",
+                  "interval_s": 3600}])
+    async with contextlib.AsyncExitStack() as stack:
+        devices = await open_devices(config, stack)
+        assert len(devices.helpers) == 1  # one home measures on both devices
+        async with asyncio.TaskGroup() as tg:
+            home = tg.create_task(devices.helpers[0])
+            request = await asyncio.to_thread(ControlDir(tmp_path / "sim").submit,
+                                              "hypoglycaemia")
+            got: list[Glucose] = []
+            async with asyncio.timeout(60):
+                async for item in devices.sources[1].readings():
+                    if isinstance(item, Glucose):
+                        got.append(item)
+                        if item.mg_dl == 66:  # the scenario's first fingerstick (calm: 80-180)
+                            break
+            home.cancel()
+    status = ControlDir(tmp_path / "sim").read_status(request.id)
+    assert status is not None and status.state == "playing"
+    assert got[-1].simulated and got[-1].patient == "p-3"
+    assert got[-1].sample_type == "capillary_plasma"  # read from the meter's own record

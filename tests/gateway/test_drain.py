@@ -149,3 +149,30 @@ async def test_an_alert_overtakes_a_reading_backlog(outbox: AsyncOutbox) -> None
     assert alert_at <= stored_at + 4
     assert alert_at < 25
     assert trigger.msg_id not in msg_ids_of(uplink)  # its reading waits its turn
+
+
+async def test_unacked_rows_go_out_again_shortly_after_a_reconnect(tmp_path: Path) -> None:
+    box = AsyncOutbox(tmp_path / "slow.db", Caps(resend_after_ms=600_000))  # timer: 10 min
+    uplink = MemoryUplink()
+    r, acked = bp(1), bp(2)
+    await box.put(r)
+    await box.put(acked)
+    drainer = Drainer(GW, box, uplink, DrainSettings(
+        max_messages_per_s=0, idle_poll_s=0.05, resend_after_connect_s=1.0))
+    acks = AckHandler(GW, box, uplink)
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(drainer.run()), tg.create_task(acks.run())]
+            await until(lambda: drainer.published_rows == 2)
+            uplink.deliver(ACK_TOPIC, encode(Ack(msg_ids=(acked.msg_id,))))
+            await until(lambda: acks.acked == 1)
+            await asyncio.sleep(1.5)  # past the resend after the first connect:
+            assert msg_ids_of(uplink).count(r.msg_id) == 1  # published on it, not re-sent
+            uplink.set_connected(False)
+            uplink.set_connected(True)
+            await until(lambda: msg_ids_of(uplink).count(r.msg_id) == 2)
+            assert msg_ids_of(uplink).count(acked.msg_id) == 1  # acked rows are gone
+            for t in tasks:
+                t.cancel()
+    finally:
+        box.close()

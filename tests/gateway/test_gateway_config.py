@@ -119,3 +119,17 @@ patient = "p-1"
     ]:
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             load_config(write(tmp_path, MINIMAL + bad))
+
+
+def test_environment_json_values_and_unknown_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("homerpm_gateway_status_page__enabled", "false")  # any case
+    monkeypatch.setenv("HOMERPM_GATEWAY_OFFLINE_AFTER_S", "600")  # the cloud's: not ours
+    monkeypatch.setenv("HOMERPM_GATEWAY_RULES__PATIENTS", '{"p-1": {"timezone": "UTC"}}')
+    cfg = load_config(write(tmp_path, MINIMAL))
+    assert cfg.status_page.enabled is False
+    assert cfg.rules.patients == {"p-1": {"timezone": "UTC"}}
+    monkeypatch.setenv("HOMERPM_GATEWAY_OUTBOX__WINDOWS", "3")  # a typo is an error, by key
+    with pytest.raises(ConfigError, match=r"outbox\.windows"):
+        load_config(write(tmp_path, MINIMAL))

@@ -11,11 +11,12 @@ fed by the test; a real HTTP receiver stands in for the family's webhook.
   running). Wall-clock shortened to 30 s by making the timers that matter over 10 minutes
   proportionally short — ``session_expiry_s`` = 10 (< the outage, so the broker drops the
   session and the acks queued in it, as a 7-day expiry would over a long outage, or a
-  5-min one over 10 min), ``resend_after_s`` = 6 (fires during the outage, like 600 s
-  over 10 min) and ``reconnect_max_s`` = 3 (the backoff reaches its cap several times).
+  5-min one over 10 min), ``resend_after_s`` = 6 (fires during the outage, as the
+  60-s default does over 10 min) and ``reconnect_max_s`` = 3 (the backoff reaches its
+  cap several times).
   The ingest worker is paused (SIGSTOP) when the link is cut, so its acks for the last
-  readings land in the gateway's session while it is away and are lost with it: only the
-  resend timer can repair that.
+  readings land in the gateway's session while it is away and are lost with it: only a
+  resend (after the reconnect, or by the timer) can repair that.
 
 Both: everything buffered is drained, the cloud holds each reading exactly once, and the
 urgent alert reached the local webhook within a second while offline.
@@ -123,7 +124,7 @@ async def test_broker_stopped_60_s_mid_stream(tmp_path: Path, mosquitto: Mosquit
     try:
         # resend_after_s = 20: mosquitto does not queue messages for a shared subscription
         # whose worker is still reconnecting after the broker restart (its backoff may be
-        # 30 s); the gateway's resend timer is what repairs that (default 600 s).
+        # 30 s); the gateway's resend timer is what repairs that (default 60 s, doubling).
         async with WebhookReceiver(SECRET) as hook, gateway(
                 config(tmp_path, mosquitto.port, hook.url, resend_after_s=20), source):
             await feed(source, 50, fed)
@@ -194,7 +195,7 @@ async def test_ten_minute_offline_scaled(
     stored = cloud_readings(tmp_path)
     assert len(stored) == len(fed) and set(stored) == set(fed)  # each exactly once
     assert latency < 1.0
-    # The acks of `last` were lost with the expired session: the resend timer re-sent them.
+    # The acks of `last` were lost with the expired session: they were re-sent.
     assert all(deliveries[m] >= 2 for m in last), {m: deliveries[m] for m in last}
     # Reconnect attempts kept coming during the outage, each backoff within the 3-s cap.
     assert len(retries) >= 6 and max(retries) <= 3.0, retries

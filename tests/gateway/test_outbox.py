@@ -156,3 +156,37 @@ def test_survives_reopen_with_counts_and_clears_stale_leases(tmp_path: Path) -> 
 def test_rejects_are_kept_for_inspection(box: Outbox) -> None:
     box.record_reject("homerpm/v1/gw/ack", "not json", b"\xff\x00")
     assert box.rejects() == [("homerpm/v1/gw/ack", "not json", b"\xff\x00")]
+
+
+def test_repeated_resends_back_off_exponentially_with_jitter_up_to_the_cap(
+    tmp_path: Path,
+) -> None:
+    box = Outbox(tmp_path / "o.db", Caps(resend_after_ms=1000, resend_max_ms=6000))
+    rows = [bp(i) for i in range(40)]
+    for r in rows:
+        box.put(r, now=0)
+    ids = [r.msg_id for r in rows]
+    now, waits = 0, []
+    for _ in range(5):  # publish, never acked, resend when due, ...
+        assert len(box.next_batch(100, now=now)) == 40
+        box.mark_published(ids, now=now)
+        due = [d for (d,) in box._db.execute("SELECT next_attempt_ms FROM outbox")]
+        waits.append(sorted(d - now for d in due))
+        now = max(due)
+    assert waits[0] == [1000] * 40  # the first resend: exactly resend_after
+    for n, nominal in ((1, 2000), (2, 4000), (3, 6000), (4, 6000)):  # 2ⁿ·1 s, capped
+        assert nominal // 2 <= waits[n][0] and waits[n][-1] <= nominal
+        assert len(set(waits[n])) > 1  # jittered: the rows of one burst spread out
+
+
+def test_resend_unacked_makes_rows_published_before_the_reconnect_due_now(box: Outbox) -> None:
+    a, b, c, d = bp(1), bp(2), bp(3), bp(4)
+    for r in (a, b, c, d):
+        box.put(r, now=0)
+    box.next_batch(2, now=0)
+    box.mark_published([a.msg_id, b.msg_id], now=10)  # due again at 1010
+    box.next_batch(1, now=20)
+    box.mark_published([c.msg_id], now=25)  # published on the new connection (at 22)
+    assert [x.msg_id for x in box.next_batch(10, now=26)] == [d.msg_id]  # d now leased
+    assert box.resend_unacked(published_before=22, now=30) == 2
+    assert [x.msg_id for x in box.next_batch(10, now=30)] == [a.msg_id, b.msg_id]

@@ -20,6 +20,7 @@ from gateway.status import StatusReporter
 from gateway.uplink import MqttSettings, MqttUplink
 from tests.gateway.fake_cloud import FakeCloud, running
 from tests.gateway.gw_factories import alert, bp, until
+from tests.gateway.gw_live import TcpCut
 from vitals import topics
 from vitals.status import GatewayState
 
@@ -39,7 +40,8 @@ class Gateway:
 async def gateway(tmp_path: Path, broker: Mosquitto, resend_ms: int = 60_000,
                   rate: float = 0, preload: Callable[[Outbox], None] = lambda box: None,
                   port: int | None = None, username: str | None = None,
-                  password: str | None = None) -> AsyncIterator[Gateway]:
+                  password: str | None = None,
+                  resend_after_connect_s: float = 0.5) -> AsyncIterator[Gateway]:
     outbox = AsyncOutbox(tmp_path / "outbox.db", Caps(resend_after_ms=resend_ms))
     preload(outbox.sync)  # a backlog from before this start
     reporter = StatusReporter(GW, topics.topic(GW, topics.TopicKind.STATUS), simulated=True)
@@ -52,7 +54,8 @@ async def gateway(tmp_path: Path, broker: Mosquitto, resend_ms: int = 60_000,
         reconnect_min_s=0.1, reconnect_max_s=0.5, will_delay_s=0,
     )
     uplink = MqttUplink(settings, reporter.online, reporter.offline)
-    drainer = Drainer(GW, outbox, uplink, DrainSettings(max_messages_per_s=rate, idle_poll_s=0.2))
+    drainer = Drainer(GW, outbox, uplink, DrainSettings(
+        max_messages_per_s=rate, idle_poll_s=0.2, resend_after_connect_s=resend_after_connect_s))
     acks = AckHandler(GW, outbox, uplink)
     try:
         async with asyncio.TaskGroup() as tg:
@@ -134,6 +137,40 @@ async def test_broker_restart_mid_stream_loses_nothing(
         await until(lambda: gw.acks.acked >= 3000, within=20)
         assert await depth(gw) == 0
     assert cloud.distinct() == {r.msg_id for r in readings}
+
+
+async def test_unacked_rows_are_resent_promptly_after_a_reconnect(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """After a broker restart mosquitto 2.0.11 has no shared subscription until the ingest
+    worker re-subscribes: batches published meanwhile are PUBACKed and dropped, and only a
+    resend repairs them. The resend timer is 10 minutes here, so the rows can only arrive
+    in time through the resend after the gateway's next (re)connect."""
+    readings = [bp(i) for i in range(20)]
+    ids = {r.msg_id for r in readings}
+    async with TcpCut(mosquitto.port) as link, gateway(
+            tmp_path, mosquitto, resend_ms=600_000, port=link.port) as gw:
+        async with running(FakeCloud(mosquitto.port, share="ingest")):
+            await until(lambda: gw.uplink.connected)
+        await asyncio.to_thread(mosquitto.restart)  # the worker is still away
+        await until(lambda: gw.uplink.connects >= 2, within=15)
+        await asyncio.sleep(1.0)  # past the resend after that connect
+        for r in readings:
+            await gw.outbox.put(r)
+        gw.drainer.notify()
+        await until(lambda: gw.drainer.published_rows >= 20)  # PUBACKed by the broker ...
+        cloud = FakeCloud(mosquitto.port, share="ingest")
+        async with running(cloud):
+            await asyncio.sleep(1.5)
+            assert not ids & cloud.distinct()  # ... and dropped: nothing was queued
+            assert await depth(gw) == 20
+            link.cut()  # the home's link drops and comes back
+            await until(lambda: not gw.uplink.connected, within=10)
+            await link.restore()
+            await until(lambda: gw.uplink.connects >= 3, within=10)
+            await until(lambda: ids <= cloud.distinct(), within=10)
+            await until(lambda: gw.acks.acked == 20, within=10)
+            assert await depth(gw) == 0
 
 
 # The per-gateway ACL the cloud provisions (cloud_api/broker/mosquitto_auth.py): a gateway

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
+from pathlib import Path
 
+from gateway.outbox import AsyncOutbox
 from gateway.webhook import WebhookSettings, WebhookSink, sign
 from tests.gateway.gw_factories import alert, bp, until
 from tests.gateway.gw_live import WebhookReceiver
@@ -76,3 +79,35 @@ async def test_real_http_receiver_verifies_signature() -> None:
         task.cancel()
         await poster.aclose()
     assert hook.received[0][1]["msg_id"] == a.msg_id and hook.bad_signatures == 0
+
+
+async def test_pending_deliveries_survive_a_restart_and_done_ones_do_not_return(
+    tmp_path: Path,
+) -> None:
+    settings = WebhookSettings(url="http://x/", backoff_min_s=0.01)
+    sent, stuck = alert(bp(0, 190)), alert(bp(1, 200))
+    box = AsyncOutbox(tmp_path / "o.db")
+    try:
+        first = WebhookSink(settings, FlakyPoster(0), store=box)
+        task = asyncio.create_task(first.run())
+        await first.deliver(sent)
+        await until(lambda: first.delivered == 1)
+        first.poster = StuckPoster()  # the receiver hangs; then the gateway stops
+        await first.deliver(stuck)
+        await until(lambda: first._queue.empty())
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    finally:
+        box.close()  # waits for the queued writes
+    box = AsyncOutbox(tmp_path / "o.db")
+    try:
+        second = WebhookSink(settings, poster := FlakyPoster(0), store=box)
+        assert await second.restore() == 1
+        task = asyncio.create_task(second.run())
+        await until(lambda: second.delivered == 1)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert [json.loads(c[1])["msg_id"] for c in poster.calls] == [stuck.msg_id]
+        assert await box.webhook_pending() == []  # runs after the queued "done"
+    finally:
+        box.close()
