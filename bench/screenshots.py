@@ -3,7 +3,8 @@
     python -m bench.screenshots [--out docs/screenshots]
 
 Seeds a throw-away SQLite database with simulated patients, stores two gateway alerts
-through the ingest sink (alerts judged by the gateway's own rule engine), serves the API on
+through the ingest sink (alerts judged by the gateway's own rule engine) and gateway
+statuses as the ingest worker would (the fleet page), serves the API on
 loopback and drives Debian's chromium headless. Pages whose API is not deployed show the
 dashboard's "not available" note, as they would for a user.
 """
@@ -61,6 +62,38 @@ def _store_alerts(db_url: str, now: datetime) -> None:
     engine.dispose()
 
 
+def _store_statuses(db_url: str, now: datetime) -> None:
+    """Heartbeats as the ingest worker stores them: two gateways online (one with a backlog and
+    a low cuff battery), one whose Last Will arrived 25 minutes ago."""
+    from cloud_api.alerting.presence import record_status
+    from cloud_api.db.engine import session_factory
+    from vitals.status import DeviceHealth, GatewayState, GatewayStatus
+
+    def status(gw: str, state: GatewayState, at: datetime, depth: int,
+               batteries: tuple[int, int]) -> GatewayStatus:
+        return GatewayStatus(
+            gateway=gw, state=state, boot_id=f"boot-{gw}", at=at, software="homerpm-gateway/0.1.0",
+            config_version=2, outbox_depth=depth, adapter="powered", cpu_temp_c=47.5,
+            disk_free_mb=11800.0, simulated=True,
+            devices=(DeviceHealth(device="cuff", battery_pct=batteries[0], connected=True),
+                     DeviceHealth(device="meter", battery_pct=batteries[1])))
+
+    def ago(minutes: float) -> datetime:
+        return now - timedelta(minutes=minutes)
+
+    engine = make_engine(db_url)
+    beats = [
+        (status("gw-demo-1", GatewayState.ONLINE, ago(0.5), 0, (85, 70)), ago(0.5)),
+        (status("gw-demo-2", GatewayState.ONLINE, ago(0.3), 37, (12, 64)), ago(0.3)),
+        (status("gw-demo-3", GatewayState.ONLINE, ago(31), 4, (55, 90)), ago(31)),
+        (status("gw-demo-3", GatewayState.OFFLINE, ago(40), 0, (55, 90)), ago(25)),  # Will
+    ]
+    for st, received in beats:
+        with session_factory(engine).begin() as db:
+            record_status(db, st, received)
+    engine.dispose()
+
+
 def _shoot(page: Page, base: str, out: Path) -> list[Path]:
     shots: list[Path] = []
 
@@ -87,6 +120,9 @@ def _shoot(page: Page, base: str, out: Path) -> list[Path]:
     page.goto(f"{base}/dashboard/#/inbox")
     page.wait_for_selector("#inbox-list, .na")
     snap("inbox")
+    page.goto(f"{base}/dashboard/#/fleet")
+    page.wait_for_selector("#fleet-table tbody tr")
+    snap("fleet")
     page.select_option("#lang", "zh")
     page.goto(f"{base}/dashboard/#/patient/demo-patient-1")
     page.wait_for_selector("#bp-chart svg")
@@ -116,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         seed(engine, now, days=13)
         engine.dispose()
         _store_alerts(db_url, now)
+        _store_statuses(db_url, now)
         settings = CloudSettings(database_url=db_url, migrate_on_start=False)
         with serve(create_app(settings)) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

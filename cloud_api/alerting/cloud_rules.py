@@ -30,6 +30,8 @@ from cloud_api.alerting.clock import Clock
 from cloud_api.alerting.ingest_seam import open_orphans
 from cloud_api.alerting.lifecycle import SYSTEM, open_workflow, resolve
 from cloud_api.alerting.models import AlertWorkflow, GatewayPresence, WorkflowStatus, WorklistItem
+from cloud_api.alerting.presence import OFFLINE_AFTER_S, presence_of
+from cloud_api.alerting.presence import record_status as record_status  # re-exported
 from cloud_api.db.engine import READ_ONLY
 from cloud_api.db.models import AlertEventRow, AlertRow, Patient, ReadingRow, gateway_patients
 from cloud_api.db.upsert import insert_ignore
@@ -37,7 +39,6 @@ from edge_rules.home_bp import home_bp_722
 from edge_rules.ids import derived_ulid
 from vitals.alerts import Alert, AlertState, Severity
 from vitals.readings import BloodPressure
-from vitals.status import GatewayState, GatewayStatus
 
 log = logging.getLogger(__name__)
 
@@ -49,30 +50,9 @@ HOME_BP_SOURCE = ("7-2-2 home BP protocol; home mean ≥ 135/85 mmHg (China HBPM
                   "ESC/ESH); clinical.md §2.1")
 
 
-def record_status(db: Session, status: GatewayStatus, received_at: datetime) -> None:
-    """Keep the newest status per gateway (redelivered or stale messages are ignored)."""
-    row = db.get(GatewayPresence, status.gateway)
-    online = status.state is GatewayState.ONLINE
-    if row is None:
-        db.add(GatewayPresence(gateway_id=status.gateway, state=status.state.value,
-                               boot_id=status.boot_id, at=status.at, received_at=received_at,
-                               last_online_at=received_at if online else None,
-                               simulated=status.simulated))
-        return
-    # A Last Will is stamped when the gateway connected, i.e. before its own "online":
-    # accept it for the current boot; an offline of an older boot is stale (boot_id docs).
-    last_will = not online and status.boot_id == row.boot_id
-    if status.at < row.at and not last_will:
-        return  # an old retained message after a newer one
-    row.state, row.boot_id, row.at = status.state.value, status.boot_id, status.at
-    row.received_at, row.simulated = received_at, status.simulated
-    if online:
-        row.last_online_at = received_at
-
-
 @dataclass(frozen=True, slots=True)
 class CloudRuleConfig:
-    offline_after_s: float = 600.0
+    offline_after_s: float = OFFLINE_AFTER_S
     no_data_after_s: float = 48 * 3600.0
     device_lookback_days: int = 30
     bp_threshold: tuple[float, float] = (135.0, 85.0)
@@ -119,9 +99,9 @@ class CloudRules:
 
     # gateway offline ----------------------------------------------------------------
     def gateways(self, db: Session, now: datetime) -> None:
-        stale = now - timedelta(seconds=self.config.offline_after_s)
         for p in db.scalars(select(GatewayPresence)):
-            down = p.state == GatewayState.OFFLINE.value or p.received_at < stale
+            state = presence_of(p, now, self.config.offline_after_s)  # same as the fleet API
+            down = not state.online
             patients = db.scalars(select(gateway_patients.c.patient_id)
                                   .where(gateway_patients.c.gateway_id == p.gateway_id)).all()
             for patient in patients:
@@ -129,7 +109,7 @@ class CloudRules:
                     self._clear(db, patient, "gateway_offline", p.gateway_id, now,
                                 "gateway back online")
                     continue
-                why = ("its Last Will reported it offline" if p.state == "offline"
+                why = ("its Last Will reported it offline" if state.reason == "reported_offline"
                        else f"no status for more than {self.config.offline_after_s / 60:.0f} min")
                 anchor = p.last_online_at or p.received_at
                 self._raise(db, now, patient=patient, gateway=p.gateway_id,

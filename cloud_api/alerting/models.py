@@ -106,7 +106,8 @@ class EscalationPolicyRow(Base):
 
 
 class GatewayPresence(Base):
-    """Last status each gateway published (retained status, Last Will, heartbeats)."""
+    """Last status each gateway published (retained status, Last Will, heartbeats);
+    written only by :func:`cloud_api.alerting.presence.record_status`."""
 
     __tablename__ = "gateway_presence"
     gateway_id: Mapped[str] = mapped_column(ForeignKey("gateways.id"), primary_key=True)
@@ -117,6 +118,11 @@ class GatewayPresence(Base):
     last_online_at: Mapped[datetime | None] = mapped_column(
         comment="received_at of the last 'online' status: anchors an offline episode")
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Migration 0004_fleet (the fleet page): see cloud_api/alerting/presence.py.
+    state_since: Mapped[datetime | None] = mapped_column(
+        comment="received_at of the status that entered the current state")
+    last_status: Mapped[dict[str, Any] | None] = mapped_column(
+        comment="newest status by gateway time, as on the wire (outbox, devices, software)")
 
 
 class WorklistItem(Base):

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from cloud_api.api.fleet import STATUS_EXAMPLE, GatewayStatusOut
 from cloud_api.db.models import Role
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -213,14 +214,18 @@ class GatewayPatch(BaseModel):
 
 class GatewayOut(BaseModel):
     model_config = _ex({"id": "gw-0042", "label": "flat 3", "patients": ["p-7f3a"],
-                        "credential": "active", "config_version": 3, "config_status": "published"})
+                        "credential": "active", "config_version": 3, "config_status": "published",
+                        "status": STATUS_EXAMPLE})
     id: str
     label: str | None
-    patients: list[str]
-    credential: Literal["active", "revoked", "none"]
-    config_version: int | None
-    config_status: str | None
+    patients: list[str] = Field(description="the served patients visible to the caller")
+    credential: Literal["active", "revoked", "none"] | None = Field(
+        description="org admins of the gateway's organisation only (null for others)")
+    config_version: int | None = Field(description="newest configuration pushed")
+    config_status: str | None = Field(description="org admins only")
     config_error: str | None = None
+    status: GatewayStatusOut | None = Field(
+        default=None, description="presence and health (GET /api/v1/gateways[/{id}] only)")
 
 
 class BundleOut(BaseModel):

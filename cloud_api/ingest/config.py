@@ -55,6 +55,6 @@ class IngestConfig:
             shared(INGEST_GROUP, subscription(TopicKind.READINGS)),
             shared(INGEST_GROUP, subscription(TopicKind.EVENTS)),
             # Not shared: retained statuses (and Last Wills) reach every worker; the
-            # presence upsert is idempotent (cloud_api.alerting.cloud_rules).
+            # presence upsert is idempotent (cloud_api.alerting.presence).
             subscription(TopicKind.STATUS),
         ]

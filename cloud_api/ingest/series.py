@@ -24,17 +24,21 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
 from cloud_api import tsdb
 from cloud_api.ingest.batch import AnyReading, DeadLetter, IngestBatch, WriteResult
+from cloud_api.ingest.directory import CachedDirectory
+from cloud_api.ingest.handler import GatewayDirectory, tenant_of
 from cloud_api.ingest.sinks import ReadingSink, StoreUnavailable
-from cloud_api.tsdb.schema import EcgMetrics, points_for
+from cloud_api.tsdb.schema import EcgMetrics, gw_health_point, points_for
 from vitals.readings import EcgStrip
 from vitals.status import GatewayStatus
 from vitals.topics import TopicKind
 from vitals.topics import topic as vitals_topic
 
 log = logging.getLogger(__name__)
+DIRECTORY_TTL_S = 30.0  # a gateway's organisation practically never changes
 
 
 def ecg_metrics(strip: EcgStrip) -> EcgMetrics | None:
@@ -59,6 +63,9 @@ class SeriesSink:
         self.archive = archive
         self.series = series
         self.analyze_ecg = analyze_ecg
+        # The archive doubles as the gateway directory (SqlStore): cached, as in the worker.
+        self._directory = (CachedDirectory(cast(GatewayDirectory, archive), DIRECTORY_TTL_S)
+                           if callable(getattr(archive, "assignment", None)) else None)
 
     async def write(self, batch: IngestBatch) -> WriteResult:
         return await self.write_many([batch])
@@ -68,14 +75,25 @@ class SeriesSink:
         return await self.archive.write_many(batches)
 
     async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
-        """Gateway presence belongs to the archive (alert rules read it there), if it keeps it.
-
-        TODO: also a ``gw_health`` point (``schema.gw_health_point``) once statuses carry
-        the tenant (they need a directory look-up, which the status path does not do).
-        """
+        """Presence goes to the archive (the source of truth the alert rule and the fleet API
+        read), then a ``gw_health`` point to the time series, tagged with the tenant the
+        archive's gateway directory names. A health point is a trend, not a record: if it
+        cannot be written it is logged and dropped, never holding up presence."""
         forward = getattr(self.archive, "write_status", None)
         if forward is not None:
             await forward(status, received_at)
+        if self._directory is None:
+            return
+        try:
+            assignment = await self._directory.assignment(status.gateway)
+            if assignment is None:  # unregistered: never guess a tenant tag
+                return
+            result = await self.series.write([gw_health_point(status, tenant_of(assignment))])
+        except (StoreUnavailable, tsdb.StoreUnavailable) as exc:
+            log.warning("gw_health point of %s dropped: %s", status.gateway, exc)
+            return
+        for rejected in result.rejected:
+            log.warning("gw_health point of %s rejected: %s", status.gateway, rejected.reason)
 
     async def _write_series(self, batches: Sequence[IngestBatch]) -> list[IngestBatch]:
         points: list[tsdb.SeriesPoint] = []

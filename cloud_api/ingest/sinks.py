@@ -82,7 +82,7 @@ class SqlStore:
             return gateway_assignment(db, gateway_id)
 
     async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
-        from cloud_api.alerting.cloud_rules import record_status
+        from cloud_api.alerting.presence import record_status
 
         def _write() -> None:
             with self._sessions.begin() as db:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from cloud_api.alerting.models import NotificationTarget, WorklistItem
 from cloud_api.alerting.policy import EscalationPolicy, policy_for, store_policy
+from cloud_api.api.access_schemas import IntId
 from cloud_api.api.deps import CurrentUser, DbSession
 from cloud_api.db.access import visible_patients
 from cloud_api.db.audit import record
@@ -97,7 +98,7 @@ def add_target(body: TargetIn, user: CurrentUser, db: DbSession) -> TargetOut:
 
 
 @router.delete("/notification-targets/{target_id}", status_code=204)
-def disable_target(target_id: int, user: CurrentUser, db: DbSession) -> None:
+def disable_target(target_id: IntId, user: CurrentUser, db: DbSession) -> None:
     _admin(user)
     t = db.get(NotificationTarget, target_id)
     if t is None or t.org_id != user.org_id:
@@ -135,7 +136,7 @@ def worklist(user: CurrentUser, db: DbSession, include_done: bool = False) -> li
 
 
 @router.post("/worklist/{item_id}/done", response_model=WorklistOut)
-def worklist_done(item_id: int, user: CurrentUser, db: DbSession) -> WorklistOut:
+def worklist_done(item_id: IntId, user: CurrentUser, db: DbSession) -> WorklistOut:
     _staff(user)
     item = db.get(WorklistItem, item_id)
     visible = item is not None and db.scalar(

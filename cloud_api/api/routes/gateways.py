@@ -1,4 +1,5 @@
-"""Gateways (org_admin): provision with MQTT credentials, rotate/revoke, devices."""
+"""Gateways: the fleet view (presence and health) for everyone who may see the gateway's
+patients; provisioning with MQTT credentials, rotate/revoke and devices for org admins."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from cloud_api.api import fleet
 from cloud_api.api.access_schemas import (
     BundleOut,
     GatewayIn,
@@ -16,7 +19,8 @@ from cloud_api.api.access_schemas import (
     SensorIn,
     SensorOut,
 )
-from cloud_api.api.deps import CurrentUser, DbSession, get_settings
+from cloud_api.api.deps import CurrentUser, DbSession, ReadSession, get_settings
+from cloud_api.api.fleet import GatewayStatusOut
 from cloud_api.api.guards import admin_patient, require
 from cloud_api.broker import provisioning
 from cloud_api.db.access_models import ConfigPush, DeviceRow, GatewayCredential
@@ -39,15 +43,40 @@ def _gateway(db: DbSession, user: User, gateway_id: str) -> Gateway:
     return gateway
 
 
-def _out(db: DbSession, g: Gateway) -> GatewayOut:
-    cred = db.get(GatewayCredential, g.id)
-    push = db.get(ConfigPush, g.id)
+def _out(db: Session, g: Gateway) -> GatewayOut:
+    """The admin view of one gateway (provisioning answers)."""
+    return _view(g, db.get(GatewayCredential, g.id), db.get(ConfigPush, g.id))
+
+
+def _view(g: Gateway, cred: GatewayCredential | None, push: ConfigPush | None,
+          patients: list[str] | None = None, status: GatewayStatusOut | None = None,
+          admin: bool = True) -> GatewayOut:
+    credential = "none" if cred is None else ("revoked" if cred.revoked_at else "active")
     return GatewayOut(
-        id=g.id, label=g.label, patients=sorted(p.id for p in g.patients),
-        credential="none" if cred is None else ("revoked" if cred.revoked_at else "active"),
+        id=g.id, label=g.label,
+        patients=sorted(p.id for p in g.patients) if patients is None else patients,
+        credential=credential if admin else None,
         config_version=push.version if push else None,
-        config_status=push.status if push else None,
-        config_error=push.last_error if push else None)
+        config_status=push.status if push and admin else None,
+        config_error=push.last_error if push and admin else None, status=status)
+
+
+def _fleet_view(request: Request, reader: Session, user: User,
+                gateways: list[Gateway]) -> list[GatewayOut]:
+    """The fleet view of ``gateways``: a few queries for all of them, not per gateway."""
+    ids = [g.id for g in gateways]
+    view = fleet.Fleet.load(reader, user, gateways, now_utc(),
+                            get_settings(request).gateway_offline_after_s)
+    creds = {c.gateway_id: c for c in reader.scalars(
+        select(GatewayCredential).where(GatewayCredential.gateway_id.in_(ids)))}
+    pushes = {p.gateway_id: p for p in reader.scalars(
+        select(ConfigPush).where(ConfigPush.gateway_id.in_(ids)))}
+    out = []
+    for g in gateways:
+        patients = view.patients(g)
+        out.append(_view(g, creds.get(g.id), pushes.get(g.id), patients,
+                         view.status(g, patients), admin=fleet.manages(user, g)))
+    return out
 
 
 def _bundle(request: Request, db: DbSession, gateway: Gateway, secret: str) -> BundleOut:
@@ -60,11 +89,19 @@ def _bundle(request: Request, db: DbSession, gateway: Gateway, secret: str) -> B
                      toml=bundle.to_toml())
 
 
-@router.get("", response_model=list[GatewayOut], responses=_ERR)
-def list_gateways(user: CurrentUser, db: DbSession) -> list[GatewayOut]:
-    require(user, Role.ORG_ADMIN)
-    rows = db.scalars(select(Gateway).where(Gateway.org_id == user.org_id).order_by(Gateway.id))
-    return [_out(db, g) for g in rows]
+@router.get("", response_model=list[GatewayOut])
+def list_gateways(request: Request, user: CurrentUser, db: DbSession,
+                  reader: ReadSession) -> list[GatewayOut]:
+    """Gateways serving patients you may see (org admins: every gateway of the organisation),
+    each with `status`: online/offline and since when (Last Will, or no heartbeat for
+    `offline_after_s`), outbox depth, device batteries, software and applied config version.
+    Provisioning details (`credential`, `config_status`) are shown to org admins only."""
+    out = _fleet_view(request, reader, user, fleet.visible_gateways(reader, user))
+    record(db, user.username, "gateways.list", actor_id=user.id,
+           detail={"gateways": [g.id for g in out],
+                   "patients": sorted({p for g in out for p in g.patients})})
+    db.commit()
+    return out
 
 
 @router.post("", response_model=BundleOut, status_code=status.HTTP_201_CREATED,
@@ -91,9 +128,23 @@ def provision(request: Request, body: GatewayIn, user: CurrentUser, db: DbSessio
     return out
 
 
-@router.get("/{gateway_id}", response_model=GatewayOut, responses=_ERR)
-def get_gateway(gateway_id: str, user: CurrentUser, db: DbSession) -> GatewayOut:
-    return _out(db, _gateway(db, user, gateway_id))
+@router.get("/{gateway_id}", response_model=GatewayOut,
+            responses={404: {"description": "no such gateway, or not visible to the caller"}})
+def get_gateway(request: Request, gateway_id: str, user: CurrentUser, db: DbSession,
+                reader: ReadSession) -> GatewayOut:
+    """One gateway as in the list (same visibility; 404 when not visible)."""
+    found = fleet.visible_gateways(reader, user, gateway_id)
+    if not found:
+        record(db, user.username, "gateways.read.denied", actor_id=user.id,
+               detail={"gateway": gateway_id[:64]})
+        db.commit()
+        raise NotFound("gateway not found")
+    [out] = _fleet_view(request, reader, user, found)
+    record(db, user.username, "gateways.read", actor_id=user.id,
+           patient_id=out.patients[0] if len(out.patients) == 1 else None,
+           detail={"gateway": out.id, "patients": out.patients})
+    db.commit()
+    return out
 
 
 @router.patch("/{gateway_id}", response_model=GatewayOut, responses=_ERR)

@@ -61,6 +61,10 @@ def test_policy_and_targets_are_admin_only_and_validated(client: TestClient,
                          headers=admin).status_code == 204
     [t] = client.get("/api/v1/notification-targets", headers=admin).json()
     assert t["enabled"] is False and "secret" not in t
+    # an id no integer column can hold is a bad request, not a 500 (found by schemathesis)
+    huge = 2**63
+    assert client.delete(f"/api/v1/notification-targets/{huge}", headers=admin).status_code == 422
+    assert client.post(f"/api/v1/worklist/{huge}/done", headers=doc).status_code == 422
 
     # the org's policy now drives alerts: manual escalation to "doc", then no further tier
     alert = gateway_alert()

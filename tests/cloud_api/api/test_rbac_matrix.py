@@ -327,11 +327,11 @@ CASES: dict[tuple[str, str], Case] = {
                                                               PATIENT_SCOPES),
     ("POST", "/api/v1/referrals/{referral_id}/end"): Case(end_referral, _fresh_referral),
     ("GET", "/api/v1/consortium/teams"): Case(care_roles, none),
-    ("GET", "/api/v1/gateways"): Case(org_admin_only(200), none),
+    ("GET", "/api/v1/gateways"): Case(anyone(200), none),  # lists only visible ones
     ("POST", "/api/v1/gateways"): Case(admin_patient(201), lambda w, s: (
         {}, {"id": unique("gwn"), "patients": [PATIENT[s]]}), PATIENT_SCOPES),
-    ("GET", "/api/v1/gateways/{gateway_id}"): Case(org_resource(200), lambda w, s: (
-        {"gateway_id": GATEWAY[s]}, None), ORG_SCOPES),
+    ("GET", "/api/v1/gateways/{gateway_id}"): Case(detail, lambda w, s: (
+        {"gateway_id": GATEWAY_OF[s]}, None), PATIENT_SCOPES),
     ("PATCH", "/api/v1/gateways/{gateway_id}"): Case(org_resource(200), lambda w, s: (
         {"gateway_id": GATEWAY[s]}, {"label": "relabelled"}), ORG_SCOPES),
     ("POST", "/api/v1/gateways/{gateway_id}/credentials/rotate"): Case(

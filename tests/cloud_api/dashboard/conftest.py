@@ -3,6 +3,8 @@ chromium. Package-scoped: starting them per test would dominate the run time."""
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +22,10 @@ from cloud_api.dashboard.live_server import serve
 from cloud_api.db.engine import make_engine
 from cloud_api.db.migrate import upgrade
 from cloud_api.settings import CloudSettings
+from firmware_sim.services import ManagedProcess, Mosquitto, spawn
 from tests.cloud_api.dashboard.browser import CHROMIUM, CHROMIUM_ARGS
+
+REPO = Path(__file__).resolve().parents[3]
 
 # The machine is shared: give pages time to load under load (these are not speed checks).
 expect.set_options(timeout=20_000)
@@ -52,6 +57,23 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             yield Site(url, db_url, fleet)
     finally:
         security._HASHER = saved
+
+
+@pytest.fixture
+def ingest(site: Site, mosquitto: Mosquitto, tmp_path: Path) -> Iterator[ManagedProcess]:
+    """An ingest worker *process* storing into the site's database from a real mosquitto."""
+    proc = spawn("ingest", [sys.executable, "-m", "cloud_api.ingest", "-v", "--id", "ingest-ui",
+                            "--broker", f"mqtt://{mosquitto.host}:{mosquitto.port}",
+                            "--db", site.db_url], tmp_path / "ingest",
+                 env={"PYTHONPATH": str(REPO)})
+    try:
+        deadline = time.monotonic() + 20
+        while "subscribed" not in proc.log():
+            assert proc.proc.poll() is None and time.monotonic() < deadline, proc.log()
+            time.sleep(0.05)
+        yield proc
+    finally:
+        proc.stop()
 
 
 # Module scope, not wider: while Playwright's sync API is open, this thread has a running

@@ -5,12 +5,8 @@ up in the open inbox by itself (banner included) and can be acknowledged there."
 from __future__ import annotations
 
 import asyncio
-import sys
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 
 import aiomqtt
 import pytest
@@ -19,7 +15,7 @@ from playwright.sync_api import Page, expect
 from edge_rules.engine import evaluate
 from edge_rules.ruleset import load_ruleset
 from edge_rules.state import EngineState
-from firmware_sim.services import ManagedProcess, Mosquitto, spawn
+from firmware_sim.services import ManagedProcess, Mosquitto
 from tests.cloud_api.dashboard.browser import sign_in
 from tests.cloud_api.dashboard.conftest import Site
 from vitals.alerts import Alert, Severity
@@ -30,23 +26,6 @@ from vitals.units import GlucoseUnit
 from vitals.wire import AlertsBatch, ReadingsBatch, encode
 
 pytestmark = [pytest.mark.services]
-REPO = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-def ingest(site: Site, mosquitto: Mosquitto, tmp_path: Path) -> Iterator[ManagedProcess]:
-    proc = spawn("ingest", [sys.executable, "-m", "cloud_api.ingest", "-v", "--id", "ingest-ui",
-                            "--broker", f"mqtt://{mosquitto.host}:{mosquitto.port}",
-                            "--db", site.db_url], tmp_path / "ingest",
-                 env={"PYTHONPATH": str(REPO)})
-    try:
-        deadline = time.monotonic() + 20
-        while "subscribed" not in proc.log():
-            assert proc.proc.poll() is None and time.monotonic() < deadline, proc.log()
-            time.sleep(0.05)
-        yield proc
-    finally:
-        proc.stop()
 
 
 def urgent_glucose(patient: str, gateway: str) -> tuple[bytes, bytes, Alert]:

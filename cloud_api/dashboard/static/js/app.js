@@ -3,7 +3,8 @@ import { login, token, signOut, api, has, ApiError } from "./api.js";
 import { t, setLang, getLang, applyStatic, onLangChange } from "./i18n.js";
 import { h } from "./dom.js";
 import { adoptPrefs, prefsNow, savePrefs } from "./units.js";
-import { patientList, patientPage, ecgPage, familyPage, fleetPage, referralsPage } from "./views.js";
+import { patientList, patientPage, ecgPage, familyPage, referralsPage } from "./views.js";
+import { fleetPage } from "./fleet.js";
 import { inboxPage, startLive, stopLive } from "./inbox.js";
 
 const main = document.getElementById("main");
@@ -82,7 +83,7 @@ async function route() {
     else if (parts[0] === "patient") await patientPage(page, parts[1]);
     else if (family) await familyPage(page);
     else if (parts[0] === "inbox") off = await inboxPage(page);
-    else if (parts[0] === "fleet") await fleetPage(page);
+    else if (parts[0] === "fleet") off = await fleetPage(page);
     else if (parts[0] === "referrals") await referralsPage(page);
     else await patientList(page);
   } catch (e) {

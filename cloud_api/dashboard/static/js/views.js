@@ -1,4 +1,4 @@
-// Pages: patient list, patient page, ECG viewer, family view, fleet, referrals.
+// Pages: patient list, patient page, ECG viewer, family view, referrals (fleet: fleet.js).
 import { api, has, ApiError, token } from "./api.js";
 import { t, fmtTime } from "./i18n.js";
 import { h, simBadge, sevBadge, notAvailable, describe, kindLabel, fmtNum, fmtBp } from "./dom.js";
@@ -246,21 +246,6 @@ export async function familyPage(main) {
     h("section", { class: "card", id: "family-alerts" }, h("h2", {}, t("fam.alerts")),
       alerts === null ? notAvailable() : alerts.length ? h("ul", {}, alerts.map((a) => h("li", {}, sevBadge(a.severity), " ", a.title, " ", simBadge(a.simulated)))) : h("p", {}, t("fam.noalerts"))),
     h("p", {}, t("fam.call"))));
-}
-
-// ---------- fleet ----------
-export async function fleetPage(main) {
-  main.replaceChildren(h("h1", {}, t("fleet")));
-  if (!(await has("/api/v1/gateways"))) { main.append(notAvailable()); return; }
-  try {
-    const gws = await api("/api/v1/gateways");
-    const get = (g, k) => g[k] ?? g.status?.[k] ?? "–";
-    main.append(h("div", { class: "card scroll" }, h("table", { id: "fleet-table" },
-      h("thead", {}, h("tr", {}, ["gateway", "status", "outbox", "battery", "firmware"].map((k) => h("th", {}, t(k))))),
-      h("tbody", {}, gws.map((g) => h("tr", {}, h("td", {}, g.id, g.label ? ` (${g.label})` : ""),
-        h("td", {}, get(g, "presence") !== "–" ? get(g, "presence") : g.credential ?? "–"),
-        h("td", {}, get(g, "outbox_depth")), h("td", {}, get(g, "battery_pct")), h("td", {}, get(g, "firmware"))))))));
-  } catch (e) { main.append(h("p", { class: "na" }, e.status === 403 ? t("role.forbidden") : String(e.detail || e))); }
 }
 
 // ---------- referrals / consortium ----------
