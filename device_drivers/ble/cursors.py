@@ -95,6 +95,8 @@ class SqliteCursorStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        # 256 KiB page cache, not the default 2 MiB: the Pi gateway must stay small (RSS budget).
+        self._db.execute("PRAGMA cache_size=-256")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS ble_cursor (device TEXT PRIMARY KEY, cursor TEXT NOT NULL)"
         )
