@@ -25,7 +25,7 @@ from edge_rules.ruleset import RuleSet, load_ruleset
 from gateway import systemd
 from gateway.ble_sources import open_devices
 from gateway.config import ConfigError, GatewayConfig, load_config
-from gateway.devices import DeviceSource
+from gateway.devices import DeviceSource, ReportsBattery
 from gateway.downlink import ConfigApplier, DeviceBinding, rebind
 from gateway.drain import AckHandler, Drainer, DrainSettings
 from gateway.health import adapter_state, cpu_temp_c, disk_free_mb
@@ -172,7 +172,7 @@ async def run(
                 min_sev = min(min_sev, webhook.settings.min_severity)
             pipeline = Pipeline(outbox, rules, all_sinks, on_stored=drainer.notify,
                                 sink_min_severity=min_sev, on_alerts=view.alerts_seen)
-            reporter.probe = _prober(cfg, reporter, applier, view, uplink)
+            reporter.probe = _prober(cfg, reporter, applier, view, uplink, devices)
 
             async with asyncio.TaskGroup() as tg:
                 services = [
@@ -242,8 +242,9 @@ def _assigner(view: LocalView, devices: Sequence[DeviceSource], device_id: str) 
 
 
 def _prober(cfg: GatewayConfig, reporter: StatusReporter, applier: ConfigApplier,
-            view: LocalView, uplink: MqttUplink) -> Any:
+            view: LocalView, uplink: MqttUplink, devices: Sequence[DeviceSource]) -> Any:
     uses_ble = any(not d.simulated for d in cfg.devices)
+    batteries = {d.device_id: d for d in devices if isinstance(d, ReportsBattery)}
 
     async def probe() -> Health:
         adapter = await adapter_state(cfg.bluetooth.adapter) if uses_ble else "not used"
@@ -252,7 +253,9 @@ def _prober(cfg: GatewayConfig, reporter: StatusReporter, applier: ConfigApplier
             disk_free_mb=disk_free_mb(Path(cfg.outbox.path)),
             devices=tuple(DeviceHealth(device=r.device_id,
                                        last_reading_at=(view.last[r.device_id].at
-                                                        if r.device_id in view.last else None))
+                                                        if r.device_id in view.last else None),
+                                       battery_pct=(batteries[r.device_id].battery_pct
+                                                    if r.device_id in batteries else None))
                           for r in view.devices))
         s = reporter.stats
         view.health = {"gateway": cfg.gateway_id, "online": uplink.connected,

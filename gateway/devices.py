@@ -18,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from vitals.ids import new_msg_id
 from vitals.readings import DeviceRef, Reading
@@ -46,6 +46,15 @@ class DeviceSource(Protocol):
     device_id: str
 
     def readings(self) -> AsyncIterator[Captured]: ...
+
+
+@runtime_checkable
+class ReportsBattery(Protocol):
+    """A source that also knows its device's battery (BLE Battery Level 0x2A19, read once
+    per connection); the status heartbeat reports the latest value."""
+
+    device_id: str
+    battery_pct: int | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from device_drivers.ble.inbox import Inbox
-from device_drivers.ble.transport import BleConnection, GattError, Notification
+from device_drivers.ble.transport import BleConnection, BleError, GattError, Notification
 from device_drivers.codecs.date_time import (
     AdjustReason,
     CurrentTime,
@@ -15,9 +15,10 @@ from device_drivers.codecs.date_time import (
     decode_current_time,
     encode_current_time,
 )
+from device_drivers.codecs.device_info import decode_battery_level
 from device_drivers.device_time import clock_offset
 from device_drivers.errors import DecodeError
-from device_drivers.quirks import Quirks, quirks_for
+from device_drivers.quirks import NO_QUIRKS, Quirks, quirks_for
 from device_drivers.uuids import CURRENT_TIME, normalize_uuid
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ MANUFACTURER_NAME = normalize_uuid("2a29")
 MODEL_NUMBER = normalize_uuid("2a24")
 SERIAL_NUMBER = normalize_uuid("2a25")
 FIRMWARE_REVISION = normalize_uuid("2a26")
+BATTERY_LEVEL = normalize_uuid("2a19")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,26 @@ class BadPayload:
 
     notification: Notification
     error: DecodeError
+
+
+async def read_battery_level(
+    conn: BleConnection, quirks: Quirks = NO_QUIRKS
+) -> int | BadPayload | None:
+    """Battery Level 0x2A19 in percent, read once per connection; the value kept as a
+    :class:`BadPayload` if it does not decode; None if the device has no Battery Service
+    or the read failed (the battery is optional: it never fails a session)."""
+    if BATTERY_LEVEL not in conn.characteristics():
+        return None
+    try:
+        raw = await conn.read(BATTERY_LEVEL)
+    except BleError as exc:
+        log.info("%s: reading the battery level failed: %s", conn.address, exc)
+        return None
+    try:
+        return decode_battery_level(raw, quirks)
+    except DecodeError as exc:
+        log.warning("%s: undecodable battery level %s: %s", conn.address, raw.hex(), exc.reason)
+        return BadPayload(Notification(BATTERY_LEVEL, raw, dt.datetime.now(dt.UTC)), exc)
 
 
 async def read_clock_offset(conn: BleConnection) -> dt.timedelta | None:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import replace
+from typing import TypeVar
 
 from device_drivers.ble.bp import collect_bp
 from device_drivers.ble.capture import (
@@ -31,7 +32,13 @@ from device_drivers.ble.capture import (
 from device_drivers.ble.cursors import RecordCursorStore
 from device_drivers.ble.ecg import PolarEcgStream
 from device_drivers.ble.glucose import download_glucose
-from device_drivers.ble.session import DeviceInfo, collect, read_device_info
+from device_drivers.ble.session import (
+    BadPayload,
+    DeviceInfo,
+    collect,
+    read_battery_level,
+    read_device_info,
+)
 from device_drivers.ble.transport import BleConnection, BleError, BleTransport, Matcher
 from device_drivers.ble.watch import sessions
 from device_drivers.codecs.registry import decode
@@ -53,6 +60,8 @@ from vitals.wire import GatewayEvent
 log = logging.getLogger(__name__)
 
 Item = Reading | GatewayEvent
+T = TypeVar("T")
+Battery = int | BadPayload | None
 
 #: Characteristics collected for the simple notify/indicate kinds.
 _SIMPLE = {
@@ -88,6 +97,28 @@ class BleDeviceSource:
         self.simple_max = simple_max
         self.retry_s = retry_s
         self._info: DeviceInfo | None = None  # Device Information from the first session
+        #: Battery Level (percent) from the latest connection that had one, else None
+        self.battery_pct: int | None = None
+
+    def _and_battery(
+        self, run: Callable[[BleConnection], Awaitable[T]]
+    ) -> Callable[[BleConnection], Awaitable[tuple[Battery, T]]]:
+        """The session ``run``, after one Battery Level read (before it: a cuff hangs up
+        once its burst is sent)."""
+        async def both(conn: BleConnection) -> tuple[Battery, T]:
+            battery = await read_battery_level(conn)
+            return battery, await run(conn)
+        return both
+
+    def _battery_items(self, battery: Battery) -> Iterable[Item]:
+        """Keep a read level as ``battery_pct`` (the gateway's status heartbeat reports
+        it); an undecodable value becomes a ``decode_error`` event like any other."""
+        if isinstance(battery, BadPayload):
+            n = battery.notification
+            yield self._rejected(Rejected(n.char_uuid, n.data.hex(), battery.error.reason,
+                                          n.received_at))
+        elif battery is not None:
+            self.battery_pct = battery
 
     def _who(self, info: DeviceInfo) -> Who:
         device = self.who.device.model_copy(update={
@@ -117,23 +148,28 @@ class BleDeviceSource:
 
     async def readings(self) -> AsyncIterator[Item]:
         if self.kind is ReadingKind.BLOOD_PRESSURE:
-            async for burst in sessions(
+            async for battery, burst in sessions(
                 self.transport, self.address,
-                lambda c: collect_bp(c, store=self.cursors, device_key=self.address,
-                                     info=self._info),
+                self._and_battery(lambda c: collect_bp(c, store=self.cursors,
+                                                       device_key=self.address, info=self._info)),
                 required=[BLOOD_PRESSURE_MEASUREMENT], cooldown_s=self.cooldown_s,
             ):
+                for item in self._battery_items(battery):
+                    yield item
                 if burst.info.manufacturer or burst.info.model:
                     self._info = burst.info
                 for item in self._items(capture_bp(burst, self._who(burst.info))):
                     yield item
                 await burst.commit()  # the consumer is back: everything above is stored
         elif self.kind is ReadingKind.GLUCOSE:
-            async for download in sessions(
+            async for battery, download in sessions(
                 self.transport, self.address,
-                lambda c: download_glucose(c, self.cursors, device_key=self.address),
+                self._and_battery(lambda c: download_glucose(c, self.cursors,
+                                                             device_key=self.address)),
                 required=[RECORD_ACCESS_CONTROL_POINT], cooldown_s=self.cooldown_s,
             ):
+                for item in self._battery_items(battery):
+                    yield item
                 if download.reset is not None:
                     yield self._event("meter_reset", {
                         "reason": download.reset.reason,
@@ -147,9 +183,10 @@ class BleDeviceSource:
             async for item in self._ecg():
                 yield item
         elif self.kind in _SIMPLE:
-            async for items in sessions(self.transport, self.address, self._simple,
-                                        cooldown_s=self.cooldown_s):
-                for item in items:
+            async for battery, items in sessions(self.transport, self.address,
+                                                 self._and_battery(self._simple),
+                                                 cooldown_s=self.cooldown_s):
+                for item in (*self._battery_items(battery), *items):
                     yield item
         else:
             raise ValueError(f"no BLE session for {self.kind.value}")
@@ -183,6 +220,8 @@ class BleDeviceSource:
             try:
                 async with self.transport.connect(adv, required=[PMD_DATA]) as conn:
                     who = self._who(await read_device_info(conn))
+                    for item in self._battery_items(await read_battery_level(conn)):
+                        yield item
                     async with PolarEcgStream(conn, segment_s=self.ecg_segment_s) as stream:
                         async for segment in stream.segments():
                             now = dt.datetime.now(dt.UTC)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from device_drivers.codecs.device_info import encode_battery_level
 from device_drivers.uuids import normalize_uuid
 
 # Bluetooth SIG services (Assigned Numbers) the simulators expose.
@@ -20,6 +21,8 @@ MANUFACTURER_NAME = normalize_uuid("2a29")
 MODEL_NUMBER = normalize_uuid("2a24")
 SERIAL_NUMBER = normalize_uuid("2a25")
 CURRENT_TIME_SERVICE = normalize_uuid("1805")
+BATTERY_SERVICE = normalize_uuid("180f")
+BATTERY_LEVEL = normalize_uuid("2a19")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,8 @@ class DeviceModel:
         self.address = address.upper()
         self.name = name
         self.serial = serial
+        #: Battery Level 0x2A19 in percent (0..100); set it to simulate a draining battery.
+        self.battery_pct = 87
         self.advertising = True
         self.connected = False
         self.subscribed: set[str] = set()
@@ -104,6 +109,7 @@ class DeviceModel:
             Char.of(MANUFACTURER_NAME, DEVICE_INFORMATION, "read"),
             Char.of(MODEL_NUMBER, DEVICE_INFORMATION, "read"),
             Char.of(SERIAL_NUMBER, DEVICE_INFORMATION, "read"),
+            Char.of(BATTERY_LEVEL, BATTERY_SERVICE, "read"),
         )
         return self.own_chars() + info
 
@@ -133,6 +139,8 @@ class DeviceModel:
         }
         if uuid in info:
             return info[uuid].encode()
+        if uuid == BATTERY_LEVEL:
+            return encode_battery_level(self.battery_pct)
         raise AttError(ATT_READ_NOT_PERMITTED, f"{uuid} is not readable")
 
     def write(self, uuid: str, data: bytes) -> list[Action]:
