@@ -4,11 +4,11 @@
 column type's processors: a reading row's two timestamps through ``UtcDateTime`` *and* the
 dialect's datetime formatting, its body through ``json.dumps``. Profiled in a worker that was
 the largest part of the archive write (docs/ingest.md). :func:`bulk_insert_ignore` is the
-same statement — the dialect's ``insert()``, ``ON CONFLICT DO NOTHING``, ``RETURNING`` the
-key, executed "many" (SQLAlchemy's insertmanyvalues: multi-row INSERTs), in the caller's
-transaction — but each value is converted by ONE cheap function chosen per (column type,
-dialect), and the statement is built on an untyped table clause so SQLAlchemy passes the
-converted values through untouched.
+same statement — the dialect's ``insert()`` with ``ON CONFLICT DO NOTHING``, executed "many"
+in the caller's transaction — but each value is converted by ONE cheap function chosen per
+(column type, dialect), and the statement is built on an untyped table clause so nothing
+converts it again. On SQLite it runs as the driver's ``executemany``; on PostgreSQL through
+SQLAlchemy's insertmanyvalues (see :func:`bulk_insert_ignore`).
 
 Fast converters exist for what the ingest tables use: ``UtcDateTime`` (naive UTC; on SQLite
 the exact text SQLAlchemy's SQLite ``DATETIME`` stores), ``JSON`` given a :class:`JsonText`
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,41 +86,63 @@ def _converter(col: Any, dialect: Dialect) -> Convert | None:
     return processor
 
 
-Prepared = tuple[Any, list[Convert | None]]  # statement, one converter per key
-_CACHE: dict[tuple[Table, str, tuple[str, ...]], Prepared] = {}
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    statement: Any  # PostgreSQL: the Core statement (RETURNING the key)
+    sql: str  # SQLite: the same INSERT as driver SQL, positional in ``keys`` order
+    converters: tuple[Convert | None, ...]
 
 
-def _prepared(tbl: Table, dialect: Dialect, keys: tuple[str, ...]) -> Prepared:
+_CACHE: dict[tuple[Table, str, tuple[str, ...]], _Prepared] = {}
+
+
+def _prepared(tbl: Table, dialect: Dialect, keys: tuple[str, ...]) -> _Prepared:
     cached = _CACHE.get((tbl, dialect.name, keys))
     if cached is None:
+        if dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover
+            raise NotImplementedError(f"bulk_insert_ignore has no recipe for {dialect.name}")
         bare = table(tbl.name, *(column(k) for k in keys))
         key = next(iter(tbl.primary_key.columns)).name
         if key not in keys:
             raise ValueError(f"rows for {tbl.name} must carry the key column {key!r}")
         insert: Any = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-        if dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover
-            raise NotImplementedError(f"bulk_insert_ignore has no recipe for {dialect.name}")
-        stmt = insert(bare).on_conflict_do_nothing().returning(bare.c[key])
-        converters = [_converter(tbl.c[k], dialect) for k in keys]
-        cached = stmt, converters
+        statement = insert(bare).on_conflict_do_nothing()
+        compiled = statement.compile(dialect=dialect)
+        if dialect.name == "sqlite" and tuple(compiled.positiontup or ()) != keys:
+            raise RuntimeError(f"unexpected parameter order in {compiled}")  # pragma: no cover
+        cached = _Prepared(statement.returning(bare.c[key]), str(compiled),
+                           tuple(_converter(tbl.c[k], dialect) for k in keys))
         _CACHE[(tbl, dialect.name, keys)] = cached
     return cached
 
 
 def bulk_insert_ignore(db: Session, tbl: Table, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert ``rows`` (all with the same keys), skipping those whose key exists; return how
-    many landed (exact on both engines: RETURNING lists only the inserted rows)."""
+    many landed (exact on both engines).
+
+    SQLite: the driver's ``executemany`` (one prepared statement stepped per row, in C); the
+    count is its ``rowcount``, which sums the rows each step changed (a conflict changes none).
+    PostgreSQL: SQLAlchemy's insertmanyvalues (multi-row INSERTs, one round trip per page)
+    with ``RETURNING`` the key, which lists only the inserted rows.
+    """
     if not rows:
         return 0
     dialect = db.get_bind().dialect
     keys = tuple(rows[0])
-    stmt, converters = _prepared(tbl, dialect, keys)
+    prepared = _prepared(tbl, dialect, keys)
     pairs = tuple(  # fresh per call: a cache must not outlive one batch (thread safety)
         (k, _same_as_last(f) if f in (_sqlite_datetime, _utc_naive) else f)
-        for k, f in zip(keys, converters, strict=True)
+        for k, f in zip(keys, prepared.converters, strict=True)
     )
-    params = [
+    if dialect.name == "sqlite":
+        params = [
+            tuple(v if (v := row[k]) is None or f is None else f(v) for k, f in pairs)
+            for row in rows
+        ]
+        result = db.connection().exec_driver_sql(prepared.sql, params)
+        return int(result.rowcount)
+    named = [
         {k: (v if (v := row[k]) is None or f is None else f(v)) for k, f in pairs}
         for row in rows
     ]
-    return len(db.execute(stmt, params).all())
+    return len(db.execute(prepared.statement, named).all())
