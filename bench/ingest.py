@@ -9,6 +9,12 @@ Reports sustained readings/s (unique readings / time from the first capture to t
 ack), p50/p99 capture→e2e-ack latency (an upper bound of publish-to-durable-write), readings
 per worker CPU-second (utime+stime of the worker processes from /proc), the exact loss count
 (deterministic msg_ids vs. what both stores hold) and the replayed duplicates absorbed.
+
+CPU is reported per component so the generator's cost is never mistaken for the ingest
+tier's: ``worker_cpu_s`` (the N workers), ``broker_cpu_s`` (mosquitto), ``influxd_cpu_s``,
+and ``fleet_cpu_s`` (the fleet processes from their first capture to their last ack; minting
+the readings happens before and is not counted). ``load_avg_start``/``load_avg_end`` are the
+1-minute load averages (the machine is shared: compare figures from similar loads).
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import socket
 import statistics
 import sys
@@ -47,6 +52,15 @@ TICK = os.sysconf("SC_CLK_TCK")
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def service_cpu(service: Mosquitto | Influxd | None) -> float:
+    process = getattr(service, "process", None)
+    return cpu_seconds(process.pid) if process is not None else 0.0
+
+
+def load_avg() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 def start_worker(i: int, broker: Mosquitto, db_url: str, tsdb: list[str],
@@ -146,6 +160,8 @@ def run(args: argparse.Namespace) -> dict[str, float | int | str]:
             if args.mode == "drain":
                 return drain(args, broker, workers, specs, db_url, tsdb, root, influx, ts_path)
             cpu0 = [cpu_seconds(w.pid) for w in workers]
+            services0 = service_cpu(broker), service_cpu(influx)
+            load0 = load_avg()
             started = time.monotonic()
             for k, spec in enumerate(specs):
                 fleets.append(spawn(f"fleet-{k}", [
@@ -156,14 +172,16 @@ def run(args: argparse.Namespace) -> dict[str, float | int | str]:
                     "--rate", str(args.rate / args.fleet_processes),
                     "--workdir", str(root / f"fleet-{k}"),
                     "--latency-out", str(root / f"latency-{k}.json"),
-                    "--timeout", str(args.timeout),
+                    "--timeout", str(args.timeout), "--batch-max-items", str(args.per_message),
                 ], root, env={"PYTHONPATH": str(REPO)}))
             for fleet in fleets:
                 if fleet.proc.wait(args.timeout + 30) != 0:
                     raise RuntimeError(f"fleet failed:\n{fleet.log()}")
             elapsed = time.monotonic() - started
-            fleet_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)  # the fleets were waited
+            load1 = load_avg()
             cpu = sum(cpu_seconds(w.pid) - c for w, c in zip(workers, cpu0, strict=True))
+            broker_cpu = service_cpu(broker) - services0[0]
+            influx_cpu = service_cpu(influx) - services0[1]
             results = [json.loads(f.log().strip().splitlines()[-1]) for f in fleets]
             latencies = [x for k in range(len(fleets))
                          for x in json.loads((root / f"latency-{k}.json").read_text())]
@@ -187,8 +205,12 @@ def run(args: argparse.Namespace) -> dict[str, float | int | str]:
                 "p99_ms": round(percentile(latencies, 0.99), 1),
                 "mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
                 "readings_per_worker_cpu_s": round((len(expected) + replayed) / cpu, 1),
+                "per_message": args.per_message,
                 "worker_cpu_s": round(cpu, 2),
-                "fleet_cpu_s": round(fleet_cpu.ru_utime + fleet_cpu.ru_stime, 2),
+                "worker_cpu_us_per_reading": round(1e6 * cpu / (len(expected) + replayed), 1),
+                "broker_cpu_s": round(broker_cpu, 2), "influxd_cpu_s": round(influx_cpu, 2),
+                "fleet_cpu_s": round(sum(float(r["cpu_s"]) for r in results), 2),
+                "load_avg_start": load0, "load_avg_end": load1,
                 "lost": max(lost_archive, len(expected) - in_series),
                 "lost_archive": lost_archive, "lost_series": len(expected) - in_series,
                 "extra_rows": len(archived - expected),
@@ -215,11 +237,16 @@ def drain(args: argparse.Namespace, broker: Mosquitto, workers: list[ManagedProc
     expected = set().union(*(expected_ids(s) for s in specs))
     workers[:] = [start_worker(i, broker, db_url, tsdb, root) for i in range(args.workers)]
     cpu0 = [cpu_seconds(w.pid) for w in workers]
+    services0 = service_cpu(broker), service_cpu(influx)
+    load0 = load_avg()
     started = time.monotonic()
     while archived(db_url) < len(expected) and time.monotonic() - started < args.timeout:
         time.sleep(0.2)
     elapsed = time.monotonic() - started
+    load1 = load_avg()
     cpu = sum(cpu_seconds(w.pid) - c for w, c in zip(workers, cpu0, strict=True))
+    broker_cpu = service_cpu(broker) - services0[0]
+    influx_cpu = service_cpu(influx) - services0[1]
     engine = make_engine(db_url)
     with engine.connect() as conn:
         ids = set(conn.scalars(select(ReadingRow.msg_id)).all())
@@ -229,10 +256,13 @@ def drain(args: argparse.Namespace, broker: Mosquitto, workers: list[ManagedProc
     return {
         "mode": "drain", "gateways": args.gateways, "workers": args.workers,
         "time_series_store": "influxdb-1.6.7" if influx else "sqlite", "archive": "sqlite",
-        "readings": len(expected), "messages": messages,
+        "readings": len(expected), "messages": messages, "per_message": args.per_message,
         "readings_per_s": round(len(expected) / elapsed, 1),
         "readings_per_worker_cpu_s": round(len(expected) / cpu, 1),
         "worker_cpu_s": round(cpu, 2),
+        "worker_cpu_us_per_reading": round(1e6 * cpu / len(expected), 1),
+        "broker_cpu_s": round(broker_cpu, 2), "influxd_cpu_s": round(influx_cpu, 2),
+        "load_avg_start": load0, "load_avg_end": load1,
         "lost": max(len(expected - ids), len(expected) - in_series),
     }
 
@@ -256,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=["fleet", "drain"], default="fleet",
                         help="fleet: live end to end; drain: workers empty a preloaded backlog")
     parser.add_argument("--per-message", type=int, default=200,
-                        help="readings per message in drain mode (the gateway's batch size)")
+                        help="readings per MQTT message: the fleet gateways' Drainer batch size "
+                             "(gateway default 200, wire v1 max 1000), or the preload's in drain")
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args(argv)
     if args.quick:

@@ -2,9 +2,10 @@
 
 The same code path a worker runs on each MQTT message, without the broker and the stores'
 servers: decode + validate (``handler.handle``), reading → points (``schema.points_for``),
-points → line protocol (``influx_v1._encode``), archive row dicts (``sinks._reading_rows``)
-and the archive's SQL insert (``SqlStore.write_many`` into SQLite on /dev/shm, 25 messages
-of 200 readings per transaction like the worker's 5000-record batches). Payloads are the
+points → line protocol (``influx_v1._encode``: influxdb-client ``Point``), the request body
+(joined, gzipped once per 5000 points), and the archive write (``SqlStore._write`` into SQLite
+on /dev/shm, 25 messages of 200 readings per transaction like the worker's 5000-record
+batches; ``archive_rows``, the row dicts, is the part of it spent before the SQL). Payloads are the
 fleet generator's blood-pressure batches (``firmware_sim.fleet``).
 
 Figures are thread CPU time (``time.thread_time``) per reading, best of ``--repeat`` rounds
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import json
 import os
 import tempfile
@@ -49,6 +51,12 @@ def payloads(spec: FleetSpec) -> list[tuple[str, bytes]]:
                                   items=tuple(readings[start : start + PER_MESSAGE]))
             out.append((topic(batch.gateway, TopicKind.READINGS), encode(batch)))
     return out
+
+
+def gzip_bodies(lines: list[str]) -> None:
+    """The adapter's request bodies: lines joined and gzipped once per 5000-point request."""
+    for i in range(0, len(lines), 5000):
+        gzip.compress("\n".join(lines[i : i + 5000]).encode(), compresslevel=1)
 
 
 def best_cpu(fn: Callable[[], object], repeat: int) -> float:
@@ -102,21 +110,24 @@ def main(argv: list[str] | None = None) -> int:
     n = len(readings)
     assert n == spec.gateways * spec.readings_per_gateway, "every reading must decode"
     points = [p for r in readings for p in points_for(r, "1")]
+    lines = [line for _, line in _encode(points)]
 
     stages = {
         "decode_validate": best_cpu(lambda: asyncio.run(decode_all()), repeat),
         "points_for": best_cpu(lambda: [points_for(r, "1") for r in readings], repeat),
         "line_protocol": best_cpu(lambda: _encode(points), repeat),
+        "gzip_body": best_cpu(lambda: gzip_bodies(lines), repeat),
+        "archive_write": sql_cpu(spec, batches, repeat),
         "archive_rows": best_cpu(lambda: [_reading_rows(b) for b in batches], repeat),
-        "sql_insert": sql_cpu(spec, batches, repeat),
     }
     us = {name: 1e6 * seconds / n for name, seconds in stages.items()}
-    total = sum(us.values())
+    total = sum(v for k, v in us.items() if k != "archive_rows")  # rows are in archive_write
     load = os.getloadavg()[0]
     print(f"{n} readings in {len(messages)} messages, best of {repeat}, load {load:.1f}")
     print(f"{'stage':<18}{'µs/reading':>12}")
     for name, value in us.items():
-        print(f"{name:<18}{value:>12.1f}")
+        label = "  of which rows" if name == "archive_rows" else name
+        print(f"{label:<18}{value:>12.1f}")
     print(f"{'total':<18}{total:>12.1f}")
     figures = {f"{name}_us": round(value, 2) for name, value in us.items()}
     figures |= {"total_us": round(total, 2), "readings_per_cpu_s": round(1e6 / total),

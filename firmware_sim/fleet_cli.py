@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from firmware_sim.fleet import FleetSpec, expected_ids, provision, run_fleet
+from firmware_sim.fleet import FleetSpec, provision, run_fleet
 
 
 class FleetCommand:
@@ -33,6 +33,9 @@ class FleetCommand:
                             help="register the fleet's patients and gateways in this cloud DB")
         parser.add_argument("--workdir", type=Path, default=None,
                             help="where the outboxes live (default: a temporary directory)")
+        parser.add_argument("--batch-max-items", type=int, default=200, metavar="N",
+                            help="readings per MQTT message, as the gateway Drainer packs them "
+                                 "(the gateway's default 200; wire v1 allows up to 1000)")
         parser.add_argument("--timeout", type=float, default=600.0, metavar="S")
         parser.add_argument("--latency-out", type=Path, default=None, metavar="FILE",
                             help="write capture→ack latencies (ms) as a JSON list")
@@ -45,6 +48,7 @@ class FleetCommand:
             gateways=args.gateways, readings_per_gateway=args.readings_per_gateway,
             host=url.hostname, port=url.port or 1883, rate=args.rate, seed=args.seed,
             prefix=args.prefix, first=args.first, replay_fraction=args.replay,
+            batch_max_items=args.batch_max_items,
             username=unquote(url.username) if url.username else None,
             password=unquote(url.password) if url.password else None,
         )
@@ -55,8 +59,8 @@ class FleetCommand:
         if args.latency_out:
             args.latency_out.write_text(json.dumps([round(x, 2) for x in result.latencies_ms]))
         print(json.dumps({
-            "gateways": spec.gateways, "expected": len(expected_ids(spec)),
+            "gateways": spec.gateways, "expected": spec.gateways * spec.readings_per_gateway,
             "captured": result.captured, "acked": result.acked, "replayed": result.replayed,
-            "duration_s": round(result.duration_s, 3),
+            "duration_s": round(result.duration_s, 3), "cpu_s": round(result.cpu_s, 3),
         }))
         return 0

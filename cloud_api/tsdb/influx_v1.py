@@ -2,8 +2,7 @@
 
 The v1 API is the one surface InfluxDB 1.x, 2.x (DBRP mapping) and 3.x all serve, and the only
 one the Debian 1.6.7 has. influxdb-client's write API posts to ``/api/v2/write`` (404 on 1.6.7),
-so only its ``Point`` line-protocol serializer is used, as the reference that
-``line_protocol.to_line`` (the fast path used here) is proven byte-identical to.
+so only its ``Point`` line-protocol serializer is used (``line_protocol.to_line``).
 
 Failure handling (docs/storage.md "Error taxonomy"):
 - 204: stored.  413: batch too large → split in halves.
