@@ -175,12 +175,13 @@ async def run(
             reporter.probe = _prober(cfg, reporter, applier, view, uplink, devices)
 
             async with asyncio.TaskGroup() as tg:
+                heartbeat = tg.create_task(reporter.run(outbox, uplink, cfg.status_interval_s),
+                                           name="status")
                 services = [
                     tg.create_task(uplink.run(), name="uplink"),
                     tg.create_task(drainer.run(), name="drain"),
                     tg.create_task(acks.run(), name="acks"),
-                    tg.create_task(reporter.run(outbox, uplink, cfg.status_interval_s),
-                                   name="status"),
+                    heartbeat,
                     tg.create_task(systemd.watchdog(outbox.unacked), name="watchdog"),
                     tg.create_task(pipeline.tick_forever(cfg.rules.tick_s), name="rule-tick"),
                 ]
@@ -204,6 +205,9 @@ async def run(
                     t.cancel()
                 await asyncio.gather(*device_tasks, return_exceptions=True)
                 reporter.stats = await outbox.stats()
+                # The heartbeat stops first: one in flight would otherwise land after the
+                # offline status and leave a stopped gateway retained as online.
+                await cancel_all([heartbeat])
                 await uplink.go_offline()
                 await cancel_all(services)
             if webhook is not None and isinstance(webhook.poster, HttpxPoster):
