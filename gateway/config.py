@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from edge_rules.tables import deep_merge
 from vitals.readings import ReadingKind
 from vitals.topics import TopicError, check_gateway_id
 
@@ -257,17 +258,6 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-def merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """``over`` wins; sections (dicts) are merged key by key, anything else replaced."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merged(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def load_config(path: str | Path) -> GatewayConfig:
     """Read ``path`` (TOML) plus environment overrides, or raise :class:`ConfigError`."""
     path = Path(path)
@@ -278,7 +268,7 @@ def load_config(path: str | Path) -> GatewayConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     env = env_overrides(os.environ)
-    data = merged(data, {k: v for k, v in env.items() if k in GatewayConfig.model_fields})
+    data = deep_merge(data, {k: v for k, v in env.items() if k in GatewayConfig.model_fields})
     try:
         cfg = GatewayConfig.model_validate(data)
     except ValidationError as exc:
