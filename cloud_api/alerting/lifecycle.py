@@ -69,7 +69,11 @@ def add_activity(db: Session, wf: AlertWorkflow, kind: str, actor: Actor, at: da
 
 def explanation(alert: AlertRow) -> dict[str, Any]:
     """Why it fired: rule id and version, inputs, thresholds, source, origin."""
-    body = alert.body
+    return explain(alert.body)
+
+
+def explain(body: dict[str, Any]) -> dict[str, Any]:
+    """:func:`explanation` from the alert row's stored body."""
     return {k: body.get(k) for k in ("rule_id", "rule_version", "explanation", "inputs",
                                       "thresholds", "source", "origin")}
 

@@ -15,7 +15,9 @@ Management (demographics, consents, gateways) is decided by :func:`managed_patie
 
 from __future__ import annotations
 
-from sqlalchemy import Select, false, or_, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from cloud_api.db.access_models import (
@@ -43,19 +45,32 @@ def open_referrals() -> Select[Referral]:
     )
 
 
-def visible_patients(user: User) -> Select[Patient]:
-    """Patients whose clinical data ``user`` may read (use as a query; default deny)."""
+def _care_rule(user_id: Any, patient_id: Any = None) -> ColumnElement[bool]:
+    """The care roles' rule: on a panel of one of my teams, or referred to one of them.
+    ``patient_id`` narrows the subqueries to that patient (else SQLite lists the whole
+    panel, 1 000 patients, for a one-patient check)."""
+    teams = select(care_team_members.c.team_id).where(care_team_members.c.user_id == user_id)
+    on_panel = select(team_patients.c.patient_id).where(team_patients.c.team_id.in_(teams))
+    referred = (
+        open_referrals().where(Referral.to_team_id.in_(teams))
+        .with_only_columns(Referral.patient_id)
+    )
+    if patient_id is not None:
+        on_panel = on_panel.where(team_patients.c.patient_id == patient_id)
+        referred = referred.where(Referral.patient_id == patient_id)
+    return or_(Patient.id.in_(on_panel), Patient.id.in_(referred))
+
+
+def visible_patients(user: User, patient_id: str | None = None) -> Select[Patient]:
+    """Patients whose clinical data ``user`` may read (use as a query; default deny).
+    ``patient_id``: only that patient (see :func:`_care_rule`)."""
     query = select(Patient)
+    if patient_id is not None:
+        query = query.where(Patient.id == patient_id)
     if user.disabled:
         return query.where(false())
     if user.role in CARE_ROLES:
-        teams = my_team_ids(user)
-        on_panel = select(team_patients.c.patient_id).where(team_patients.c.team_id.in_(teams))
-        referred = (
-            open_referrals().where(Referral.to_team_id.in_(teams))
-            .with_only_columns(Referral.patient_id)
-        )
-        return query.where(or_(Patient.id.in_(on_panel), Patient.id.in_(referred)))
+        return query.where(_care_rule(user.id, patient_id))
     if user.role == Role.FAMILY.value and user.patient_id is not None:
         return query.where(Patient.id == user.patient_id, Patient.org_id == user.org_id)
     return query.where(false())
@@ -63,7 +78,25 @@ def visible_patients(user: User) -> Select[Patient]:
 
 def visible_patient(db: Session, user: User, patient_id: str) -> Patient | None:
     """The patient if ``user`` may see them; None otherwise (callers answer 404 either way)."""
-    return db.scalar(visible_patients(user).where(Patient.id == patient_id))
+    return db.scalar(visible_patients(user, patient_id))
+
+
+# :func:`can_read_patient` for care roles, built once with bound parameters: building and
+# cache-keying the nested statement per request cost ≈ 50 times the query itself.
+_CARE_CAN_READ = select(Patient.id).where(
+    Patient.id == bindparam("patient_id"),
+    _care_rule(bindparam("user_id"), bindparam("patient_id")))
+
+
+def can_read_patient(db: Session, user: User, patient_id: str) -> bool:
+    """:func:`visible_patient` as a yes/no, without loading the patient (hot read paths)."""
+    if user.role in CARE_ROLES and not user.disabled:
+        found = db.connection().execute(
+            _CARE_CAN_READ, {"patient_id": patient_id, "user_id": user.id}).first()
+    else:
+        found = db.execute(visible_patients(user, patient_id).with_only_columns(Patient.id)
+                           ).first()
+    return found is not None
 
 
 def managed_patients(user: User) -> Select[Patient]:

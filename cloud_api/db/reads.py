@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from cloud_api.db.models import ReadingRow
@@ -18,7 +20,30 @@ class CursorError(ValueError):
     """A pagination cursor that we did not issue."""
 
 
-def encode_cursor(row: ReadingRow) -> str:
+class ReadingFields(Protocol):
+    """A row of :data:`READING_COLUMNS` (attribute access, like the ORM row it replaces)."""
+
+    msg_id: str
+    patient_id: str
+    gateway_id: str
+    kind: str
+    measured_at: datetime
+    received_at: datetime
+    device_key: str
+    simulated: bool
+    body: dict[str, Any]
+
+
+# Plain Core rows, not ORM instances, and executed on the session's connection (no ORM
+# loading step): a 30-day trend loads 120 rows per request, and building identity-mapped
+# instances cost more than the query itself.
+_READINGS = ReadingRow.__table__.c
+READING_COLUMNS = (_READINGS.msg_id, _READINGS.patient_id, _READINGS.gateway_id,
+                   _READINGS.kind, _READINGS.measured_at, _READINGS.received_at,
+                   _READINGS.device_key, _READINGS.simulated, _READINGS.body)
+
+
+def encode_cursor(row: ReadingFields) -> str:
     raw = json.dumps([row.measured_at.isoformat(), row.msg_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -37,7 +62,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 @dataclass(frozen=True, slots=True)
 class ReadingsPage:
-    rows: Sequence[ReadingRow]
+    rows: Sequence[ReadingFields]
     next_cursor: str | None
 
 
@@ -46,24 +71,34 @@ def readings_page(
     kinds: Sequence[str] = (), limit: int = 100, cursor: str | None = None,
 ) -> ReadingsPage:
     """Newest first by (measured_at, msg_id); keyset pagination, stable under inserts."""
-    query = select(ReadingRow).where(ReadingRow.patient_id == patient_id)
-    if since is not None:
-        query = query.where(ReadingRow.measured_at >= since)
-    if until is not None:
-        query = query.where(ReadingRow.measured_at < until)
-    if kinds:
-        query = query.where(ReadingRow.kind.in_(kinds))
+    params: dict[str, Any] = {"patient_id": patient_id, "since": since, "until": until,
+                              "kinds": list(kinds), "limit": limit + 1}
     if cursor is not None:
-        at, msg_id = decode_cursor(cursor)
-        query = query.where(or_(
-            ReadingRow.measured_at < at,
-            and_(ReadingRow.measured_at == at, ReadingRow.msg_id < msg_id),
-        ))
-    query = query.order_by(ReadingRow.measured_at.desc(), ReadingRow.msg_id.desc())
-    rows = db.scalars(query.limit(limit + 1)).all()
+        params["at"], params["msg_id"] = decode_cursor(cursor)
+    query = _page_query(since is not None, until is not None, bool(kinds), cursor is not None)
+    rows: Sequence[ReadingFields] = db.connection().execute(query, params).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return ReadingsPage(rows, encode_cursor(rows[-1]) if more else None)
+
+
+@functools.cache
+def _page_query(since: bool, until: bool, kinds: bool, cursor: bool) -> Select[Any]:
+    """The page query for one combination of filters, built once with bound parameters
+    (building and cache-keying it per request cost more than running it)."""
+    t = _READINGS
+    query = select(*READING_COLUMNS).where(t.patient_id == bindparam("patient_id"))
+    if since:
+        query = query.where(t.measured_at >= bindparam("since", type_=t.measured_at.type))
+    if until:
+        query = query.where(t.measured_at < bindparam("until", type_=t.measured_at.type))
+    if kinds:
+        query = query.where(t.kind.in_(bindparam("kinds", expanding=True)))
+    if cursor:
+        at = bindparam("at", type_=t.measured_at.type)
+        query = query.where(or_(t.measured_at < at,
+                                and_(t.measured_at == at, t.msg_id < bindparam("msg_id"))))
+    return query.order_by(t.measured_at.desc(), t.msg_id.desc()).limit(bindparam("limit"))
 
 
 def last_received_at(db: Session) -> datetime | None:

@@ -10,7 +10,9 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+import anyio
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
@@ -18,8 +20,9 @@ from sqlalchemy.orm import Session
 from cloud_api.alerting import lifecycle
 from cloud_api.alerting.lifecycle import Actor, IllegalTransition
 from cloud_api.alerting.models import AlertWorkflow, WorkflowStatus
-from cloud_api.alerting.views import AlertOut, AlertsPageOut, alert_out
+from cloud_api.alerting.views import INBOX_COLUMNS, AlertOut, AlertsPageOut, alert_out, inbox_item
 from cloud_api.api.deps import CurrentUser, DbSession, ReadAudit, ReadSession
+from cloud_api.api.rendering import dump, json_response
 from cloud_api.db.access import visible_patients
 from cloud_api.db.audit import record
 from cloud_api.db.models import AlertRow, Patient, Role, User
@@ -55,8 +58,8 @@ def _parse_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 @router.get("", response_model=AlertsPageOut)
-def inbox(
-    user: CurrentUser, reader: ReadSession, audit: ReadAudit,
+async def inbox(
+    request: Request, user: CurrentUser, audit: ReadAudit,
     state: Annotated[list[str] | None, Query(description="raised, delivered, acknowledged, "
                                              "resolved (repeatable)")] = None,
     severity: Annotated[list[str] | None, Query(description="info, warning, urgent")] = None,
@@ -67,9 +70,9 @@ def inbox(
     simulated: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
-) -> AlertsPageOut:
+) -> Response:
     """Newest first; keyset pagination on (raised_at, alert_id)."""
-    query = visible_alerts(user)
+    query = visible_alerts(user).with_only_columns(*INBOX_COLUMNS)
     if state:
         bad = set(state) - set(WorkflowStatus.ALL)
         if bad:
@@ -97,16 +100,23 @@ def inbox(
         query = query.where(or_(AlertWorkflow.raised_at < at,
                                 and_(AlertWorkflow.raised_at == at,
                                      AlertWorkflow.alert_id < alert_id)))
-    rows = reader.execute(query.order_by(AlertWorkflow.raised_at.desc(),
-                                         AlertWorkflow.alert_id.desc()).limit(limit + 1)).all()
-    page = rows[:limit]
-    policies: dict[int, Any] = {}
-    items = [alert_out(reader, wf, alert, policies=policies) for wf, alert in page]
-    audit.record(user.username, "alerts.list", actor_id=user.id,
-                 detail={"alerts": [i.alert_id for i in items]})
-    more = len(rows) > limit
-    return AlertsPageOut(items=items, next_cursor=_cursor(page[-1][0].raised_at,
-                                                          page[-1][0].alert_id) if more else None)
+    query = query.order_by(AlertWorkflow.raised_at.desc(),
+                           AlertWorkflow.alert_id.desc()).limit(limit + 1)
+
+    # Query, page building, audit and JSON in ONE thread hop (api/rendering.py).
+    def work() -> bytes:
+        with request.app.state.read_sessions() as reader:
+            rows = reader.execute(query).all()
+            page = rows[:limit]
+            policies: dict[int, Any] = {}
+            items = [inbox_item(reader, row, policies) for row in page]
+        audit.record(user.username, "alerts.list", actor_id=user.id,
+                     detail={"alerts": [i["alert_id"] for i in items]})
+        more = len(rows) > limit
+        return dump({"items": items, "next_cursor": _cursor(page[-1].raised_at,
+                                                            page[-1].alert_id) if more else None})
+
+    return json_response(await anyio.to_thread.run_sync(work))
 
 
 def _find(db: Session, user: User, alert_id: str) -> tuple[AlertWorkflow, AlertRow] | None:

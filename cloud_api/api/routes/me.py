@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cloud_api.api.access_schemas import MeOut, UnitPrefs
@@ -15,8 +15,14 @@ from cloud_api.db.models import Organization
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
 
+# Two columns through a statement built once, not an ORM instance: every readings
+# request asks.
+_PREFS = select(UserPreference.bp_unit, UserPreference.glucose_unit).where(
+    UserPreference.user_id == bindparam("user_id"))
+
+
 def prefs_of(db: Session, user_id: int) -> UnitPrefs:
-    row = db.get(UserPreference, user_id)
+    row = db.connection().execute(_PREFS, {"user_id": user_id}).first()
     return UnitPrefs() if row is None else UnitPrefs.model_validate(
         {"bp_unit": row.bp_unit, "glucose_unit": row.glucose_unit})
 

@@ -6,15 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+import anyio
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import Response
 
 from cloud_api.api.access_schemas import UnitPrefs
-from cloud_api.api.deps import CurrentUser, ReadAudit, ReadSession
+from cloud_api.api.deps import CurrentUser, ReadAudit
+from cloud_api.api.rendering import dump, json_response
 from cloud_api.api.routes.me import prefs_of
-from cloud_api.api.schemas import DeviceOut, PatientOut, ReadingOut, ReadingsPageOut
-from cloud_api.db.access import visible_patient, visible_patients
-from cloud_api.db.models import Patient, ReadingRow
-from cloud_api.db.reads import CursorError, readings_page
+from cloud_api.api.schemas import PatientOut, ReadingsPageOut
+from cloud_api.db.access import can_read_patient, visible_patients
+from cloud_api.db.models import Patient
+from cloud_api.db.reads import CursorError, ReadingFields, readings_page
 from vitals.readings import ReadingKind
 from vitals.units import GlucoseUnit, PressureUnit, from_mgdl, from_mmhg
 
@@ -28,43 +31,58 @@ _COMMON = {"msg_id", "kind", "patient", "device", "measured_at", "received_at", 
 
 
 @router.get("", response_model=list[PatientOut])
-def list_patients(user: CurrentUser, reader: ReadSession, audit: ReadAudit) -> list[PatientOut]:
-    patients = reader.scalars(visible_patients(user).order_by(Patient.id)).all()
-    audit.record(user.username, "patients.list", actor_id=user.id,
-                 detail={"patients": [p.id for p in patients]})
-    return [PatientOut(id=p.id, display_name=p.display_name, mrn=p.mrn) for p in patients]
+async def list_patients(request: Request, user: CurrentUser, audit: ReadAudit) -> Response:
+    # async with one thread hop for the query; the body is pre-serialised (api/rendering.py).
+    def work() -> bytes:
+        with request.app.state.read_sessions() as reader:
+            rows = reader.execute(visible_patients(user).with_only_columns(
+                Patient.id, Patient.display_name, Patient.mrn).order_by(Patient.id)).all()
+        audit.record(user.username, "patients.list", actor_id=user.id,
+                     detail={"patients": [r.id for r in rows]})
+        return dump([{"id": r.id, "display_name": r.display_name, "mrn": r.mrn}
+                        for r in rows])
+
+    return json_response(await anyio.to_thread.run_sync(work))
 
 
 @router.get("/{patient_id}/readings", response_model=ReadingsPageOut, responses=_NOT_FOUND)
-def list_readings(
-    patient_id: str, user: CurrentUser, reader: ReadSession, audit: ReadAudit,
+async def list_readings(
+    request: Request, patient_id: str, user: CurrentUser, audit: ReadAudit,
     since: Annotated[datetime | None, Query(description="measured_at ≥ since (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="measured_at < until (ISO 8601)")] = None,
     kind: Annotated[list[ReadingKind] | None, Query(description="repeat to allow several")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-) -> ReadingsPageOut:
+) -> Response:
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 f"{name} must carry a time zone, e.g. 2026-11-25T08:00:00Z")
-    if visible_patient(reader, user, patient_id) is None:
-        audit.record(user.username, "readings.denied", actor_id=user.id,
-                     patient_id=patient_id[:64])
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "patient not found")
     kinds = [k.value for k in kind or ()]
-    try:
-        page = readings_page(reader, patient_id, since=since, until=until, kinds=kinds,
-                             limit=limit, cursor=cursor)
-    except CursorError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    prefs = prefs_of(reader, user.id)
-    audit.record(user.username, "readings.read", actor_id=user.id, patient_id=patient_id,
-                 detail={"count": len(page.rows), "kinds": kinds, "cursor": cursor is not None,
-                         "since": since.isoformat() if since else None,
-                         "until": until.isoformat() if until else None})
-    return ReadingsPageOut(items=[_reading_out(r, prefs) for r in page.rows],
-                           next_cursor=page.next_cursor)
+
+    # The whole read in ONE thread hop (access check, page, preferences, audit, JSON):
+    # the handler is the API's hottest path and each hop costs a context switch.
+    def work() -> bytes:
+        with request.app.state.read_sessions() as reader:
+            if not can_read_patient(reader, user, patient_id):
+                audit.record(user.username, "readings.denied", actor_id=user.id,
+                             patient_id=patient_id[:64])
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "patient not found")
+            try:
+                page = readings_page(reader, patient_id, since=since, until=until, kinds=kinds,
+                                     limit=limit, cursor=cursor)
+            except CursorError as exc:
+                raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+            prefs = prefs_of(reader, user.id)
+        audit.record(user.username, "readings.read", actor_id=user.id, patient_id=patient_id,
+                     detail={"count": len(page.rows), "kinds": kinds,
+                             "cursor": cursor is not None,
+                             "since": since.isoformat() if since else None,
+                             "until": until.isoformat() if until else None})
+        return dump({"items": [_reading_out(r, prefs) for r in page.rows],
+                        "next_cursor": page.next_cursor})
+
+    return json_response(await anyio.to_thread.run_sync(work))
 
 
 # Looked up, not constructed per row: Enum(value) is surprisingly slow in a hot loop.
@@ -72,7 +90,7 @@ _PRESSURE = {u.value: u for u in PressureUnit}
 _GLUCOSE = {u.value: u for u in GlucoseUnit}
 
 
-def _display(row: ReadingRow, prefs: UnitPrefs) -> dict[str, Any] | None:
+def _display(row: ReadingFields, prefs: UnitPrefs) -> dict[str, Any] | None:
     """The values a clinician reads, in their preferred units (storage stays canonical)."""
     body = row.body
     if row.kind == "blood_pressure":
@@ -90,15 +108,17 @@ def _display(row: ReadingRow, prefs: UnitPrefs) -> dict[str, Any] | None:
     return None
 
 
-def _reading_out(row: ReadingRow, prefs: UnitPrefs | None = None) -> ReadingOut:
+def _reading_out(row: ReadingFields, prefs: UnitPrefs | None = None) -> dict[str, Any]:
+    """A ``ReadingOut`` as a dict, its fields in the model's order (see api/rendering.py)."""
     body: dict[str, Any] = row.body
     device = body.get("device", {})
-    return ReadingOut(
-        msg_id=row.msg_id, kind=row.kind, measured_at=row.measured_at,
-        received_at=row.received_at, gateway_id=row.gateway_id, simulated=row.simulated,
-        device=DeviceOut(make=device.get("make", "?"), model=device.get("model", "?"),
-                         serial=device.get("serial"), address=device.get("address"),
-                         key=row.device_key),
-        values={k: v for k, v in body.items() if k not in _COMMON},
-        display=_display(row, prefs) if prefs is not None else None,
-    )
+    return {
+        "msg_id": row.msg_id, "kind": row.kind, "measured_at": row.measured_at,
+        "received_at": row.received_at, "gateway_id": row.gateway_id,
+        "simulated": row.simulated,
+        "device": {"make": device.get("make", "?"), "model": device.get("model", "?"),
+                   "serial": device.get("serial"), "address": device.get("address"),
+                   "key": row.device_key},
+        "values": {k: v for k, v in body.items() if k not in _COMMON},
+        "display": _display(row, prefs) if prefs is not None else None,
+    }
