@@ -10,11 +10,13 @@ busy timeout cannot help with. Readers are not blocked in WAL mode.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,7 +24,19 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+def load_json(text: str | bytes) -> Any:
+    """JSON columns are decoded with orjson (≈ 4× the stdlib's speed: the inbox decodes 200
+    alert bodies per page). Whatever orjson refuses and the stdlib accepts (NaN, Infinity,
+    integers beyond 64 bits, lone surrogates) falls back to the stdlib, so every value the
+    stdlib decoder read before reads the same."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    kwargs.setdefault("json_deserializer", load_json)
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
         return create_engine(_pg_driver(parsed), pool_pre_ping=True, **kwargs)
