@@ -8,9 +8,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from cloud_api.db.models import ReadingRow
@@ -18,20 +18,6 @@ from cloud_api.db.models import ReadingRow
 
 class CursorError(ValueError):
     """A pagination cursor that we did not issue."""
-
-
-class ReadingFields(Protocol):
-    """A row of :data:`READING_COLUMNS` (attribute access, like the ORM row it replaces)."""
-
-    msg_id: str
-    patient_id: str
-    gateway_id: str
-    kind: str
-    measured_at: datetime
-    received_at: datetime
-    device_key: str
-    simulated: bool
-    body: dict[str, Any]
 
 
 # Plain Core rows, not ORM instances, and executed on the session's connection (no ORM
@@ -43,7 +29,7 @@ READING_COLUMNS = (_READINGS.msg_id, _READINGS.patient_id, _READINGS.gateway_id,
                    _READINGS.device_key, _READINGS.simulated, _READINGS.body)
 
 
-def encode_cursor(row: ReadingFields) -> str:
+def encode_cursor(row: Row[Any]) -> str:
     raw = json.dumps([row.measured_at.isoformat(), row.msg_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -62,7 +48,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 @dataclass(frozen=True, slots=True)
 class ReadingsPage:
-    rows: Sequence[ReadingFields]
+    rows: Sequence[Row[Any]]
     next_cursor: str | None
 
 
@@ -76,7 +62,7 @@ def readings_page(
     if cursor is not None:
         params["at"], params["msg_id"] = decode_cursor(cursor)
     query = _page_query(since is not None, until is not None, bool(kinds), cursor is not None)
-    rows: Sequence[ReadingFields] = db.connection().execute(query, params).all()
+    rows: Sequence[Row[Any]] = db.connection().execute(query, params).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return ReadingsPage(rows, encode_cursor(rows[-1]) if more else None)

@@ -3,6 +3,7 @@ batches by the app's AuditRecorder, so a read takes no write lock; see db/audit_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,7 +18,7 @@ from cloud_api.api.routes.me import prefs_of
 from cloud_api.api.schemas import PatientOut, ReadingsPageOut
 from cloud_api.db.access import can_read_patient, visible_patients
 from cloud_api.db.models import Patient
-from cloud_api.db.reads import CursorError, ReadingFields, readings_page
+from cloud_api.db.reads import CursorError, readings_page
 from vitals.readings import ReadingKind
 from vitals.units import GlucoseUnit, PressureUnit, from_mgdl, from_mmhg
 
@@ -90,17 +91,16 @@ _PRESSURE = {u.value: u for u in PressureUnit}
 _GLUCOSE = {u.value: u for u in GlucoseUnit}
 
 
-def _display(row: ReadingFields, prefs: UnitPrefs) -> dict[str, Any] | None:
+def _display(kind: str, body: dict[str, Any], prefs: UnitPrefs) -> dict[str, Any] | None:
     """The values a clinician reads, in their preferred units (storage stays canonical)."""
-    body = row.body
-    if row.kind == "blood_pressure":
+    if kind == "blood_pressure":
         unit = _PRESSURE[prefs.bp_unit]
         out: dict[str, Any] = {
             k: round(from_mmhg(body[k], unit), 1)
             for k in ("systolic", "diastolic", "mean_arterial") if body.get(k) is not None
         }
         return {**out, "unit": unit.value}
-    if row.kind == "glucose":
+    if kind == "glucose":
         gunit = _GLUCOSE[prefs.glucose_unit]
         value = from_mgdl(body["mg_dl"], gunit)
         digits = 1 if gunit is GlucoseUnit.MMOL_L else 0
@@ -108,17 +108,18 @@ def _display(row: ReadingFields, prefs: UnitPrefs) -> dict[str, Any] | None:
     return None
 
 
-def _reading_out(row: ReadingFields, prefs: UnitPrefs | None = None) -> dict[str, Any]:
-    """A ``ReadingOut`` as a dict, its fields in the model's order (see api/rendering.py)."""
-    body: dict[str, Any] = row.body
+def _reading_out(row: Sequence[Any], prefs: UnitPrefs | None = None) -> dict[str, Any]:
+    """A ``ReadingOut`` as a dict, its fields in the model's order (see api/rendering.py),
+    from a row of ``READING_COLUMNS``: unpacked by position, which is ~50× cheaper than
+    nine attribute look-ups on a SQLAlchemy Row."""
+    msg_id, _, gateway_id, kind, measured_at, received_at, device_key, simulated, body = row
     device = body.get("device", {})
     return {
-        "msg_id": row.msg_id, "kind": row.kind, "measured_at": row.measured_at,
-        "received_at": row.received_at, "gateway_id": row.gateway_id,
-        "simulated": row.simulated,
+        "msg_id": msg_id, "kind": kind, "measured_at": measured_at,
+        "received_at": received_at, "gateway_id": gateway_id, "simulated": simulated,
         "device": {"make": device.get("make", "?"), "model": device.get("model", "?"),
                    "serial": device.get("serial"), "address": device.get("address"),
-                   "key": row.device_key},
+                   "key": device_key},
         "values": {k: v for k, v in body.items() if k not in _COMMON},
-        "display": _display(row, prefs) if prefs is not None else None,
+        "display": _display(kind, body, prefs) if prefs is not None else None,
     }

@@ -4,18 +4,18 @@ would: same fields, same order, same bytes as FastAPI's ``response_model`` seria
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
 
 from cloud_api.alerting.policy import DEFAULT_POLICY
-from cloud_api.alerting.views import AlertsPageOut, inbox_item
+from cloud_api.alerting.views import INBOX_COLUMNS, AlertsPageOut, inbox_item
 from cloud_api.api.access_schemas import UnitPrefs
 from cloud_api.api.rendering import dump
 from cloud_api.api.routes.patients import _reading_out
 from cloud_api.api.schemas import PatientOut, ReadingsPageOut
+from cloud_api.db.reads import READING_COLUMNS
 from vitals.alerts import Severity
 
 AT = datetime(2026, 11, 25, 8, 1, 2, 345678, tzinfo=UTC)
@@ -28,10 +28,12 @@ def as_model_would(model: Any, body: bytes) -> bytes:
     return adapter.dump_json(adapter.validate_json(body))
 
 
-def reading(kind: str, body: dict[str, Any], **extra: Any) -> SimpleNamespace:
-    return SimpleNamespace(msg_id="01JDQ3Z8X7M4K2V5N9R0T6W1YB", patient_id="p-1",
-                           gateway_id="gw-1", kind=kind, measured_at=AT, received_at=WHOLE,
-                           device_key="SIM-ü1", simulated=True, body=body, **extra)
+def reading(kind: str, body: dict[str, Any]) -> tuple[Any, ...]:
+    """A row of READING_COLUMNS."""
+    fields = {"msg_id": "01JDQ3Z8X7M4K2V5N9R0T6W1YB", "patient_id": "p-1",
+              "gateway_id": "gw-1", "kind": kind, "measured_at": AT, "received_at": WHOLE,
+              "device_key": "SIM-ü1", "simulated": True, "body": body}
+    return tuple(fields[c.key] for c in READING_COLUMNS)
 
 
 @pytest.mark.parametrize("prefs", [None, UnitPrefs(),
@@ -68,7 +70,7 @@ def test_inbox_page_matches_the_model() -> None:
     why = {"rule_id": "bp.high", "rule_version": 2, "explanation": "SBP ≥ 180",
            "inputs": {"systolic": 181.0}, "thresholds": {"systolic": 180}, "source": "edge",
            "origin": None}
-    rows = [SimpleNamespace(
+    rows = [dict(
         alert_id=f"A{i}", patient_id="p-1", gateway_id=None if i else "gw-1",
         rule_id="bp.high", severity=int(level), title="Blood pressure ≥ 180", status="raised",
         engine_state="open", raised_at=AT, updated_at=WHOLE, simulated=bool(i),
@@ -78,7 +80,10 @@ def test_inbox_page_matches_the_model() -> None:
     ) for i, level in enumerate([Severity.URGENT, Severity.WARNING, Severity.INFO,
                                  Severity.URGENT])]
     policies = {1: DEFAULT_POLICY}
-    items = [inbox_item(None, row, policies) for row in rows]  # type: ignore[arg-type]
+    # Rows of INBOX_COLUMNS: AlertRow.state is the model's engine_state.
+    names = [("engine_state" if c.key == "state" else c.key) for c in INBOX_COLUMNS]
+    items = [inbox_item(None, [row[n] for n in names], policies)  # type: ignore[arg-type]
+             for row in rows]
     body = dump({"items": items, "next_cursor": None})
     assert body == as_model_would(AlertsPageOut, body)
     page = AlertsPageOut.model_validate_json(body)
