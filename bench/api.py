@@ -2,7 +2,10 @@
 
 Seeds a SQLite store with N patients × D days of readings (4 BP + 2 glucose a day) and
 alerts (≈ 0.4 per patient-week, mostly resolved; bench/_apiseed.py), starts the real API
-under uvicorn on loopback, then C concurrent httpx clients request, as the demo clinician
+under uvicorn on loopback in the recommended topology (docs/deploy.md: the alerting loops in
+their own ``homerpm cloud alerting`` process, ``HOMERPM_ALERTING_LOOPS=false`` for the API;
+``--alerting in-api`` runs them inside the API process instead; ``--workers N`` uvicorn
+workers), then C concurrent httpx clients request, as the demo clinician
 whose team has every patient on its panel: a patient's 30-day BP trend
 (``GET /api/v1/patients/{id}/readings?since=…``), the alert inbox with the dashboard's
 filters (``GET /api/v1/alerts?state=raised&state=delivered&state=acknowledged&limit=200``)
@@ -25,6 +28,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -52,6 +56,7 @@ async def load(base: str, token: str, patients: int, requests: int, concurrency:
         nonlocal failed
         while not queue.empty():
             queue.get_nowait()
+            params: Any
             if path_for == "trend":
                 pid = f"bench-{rng.randrange(patients):05d}"
                 url, params = f"/api/v1/patients/{pid}/readings", {
@@ -105,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--alerting", choices=("separate", "in-api"), default="separate",
+                        help="run the alerting loops (escalation, delivery, cloud rules) in "
+                        "their own process, `homerpm cloud alerting`, with "
+                        "HOMERPM_ALERTING_LOOPS=false for the API: the recommended "
+                        "topology (docs/deploy.md); or inside the API process")
     parser.add_argument("--seeded", type=Path, help="reuse this seeded database (a copy is "
                         "served); seed it first if missing. Seeding the full size takes minutes")
     args = parser.parse_args(argv)
@@ -118,12 +128,16 @@ def main(argv: list[str] | None = None) -> int:
         rows, alerts = seeded(args.seeded, Path(tmp) / "bench.db", patients, days)
         seed_s = time.perf_counter() - t0
         port = free_port()
-        env = {**os.environ, "HOMERPM_DATABASE_URL": url, "HOMERPM_JWT_SECRET": SECRET}
+        env = {**os.environ, "HOMERPM_DATABASE_URL": url, "HOMERPM_JWT_SECRET": SECRET,
+               "HOMERPM_ALERTING_LOOPS": "true" if args.alerting == "in-api" else "false"}
+        repo = Path(__file__).resolve().parents[1]
+        alerting = None if args.alerting == "in-api" else subprocess.Popen(
+            [sys.executable, "-m", "vitals.cli", "cloud", "alerting"], env=env, cwd=repo)
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "cloud_api.api.app:create_app",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
              "--workers", str(args.workers)],
-            env=env, cwd=Path(__file__).resolve().parents[1])
+            env=env, cwd=repo)
         try:
             wait_for_port("127.0.0.1", port, 60, server)
             base = f"http://127.0.0.1:{port}"
@@ -136,16 +150,22 @@ def main(argv: list[str] | None = None) -> int:
             results = {name: asyncio.run(load(base, token, patients, n, concurrency, name))
                        for name, n in counts.items()}
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            for process in (server, alerting):
+                if process is None:
+                    continue
+                process.terminate()
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
     trend, trend_s, _ = results["trend"]
     inbox, _, _ = results["inbox"]
     listing, _, _ = results["list"]
     open_alerts = sum(alerts[s] for s in ("raised", "delivered", "acknowledged"))
+    print(f"API: uvicorn, {args.workers} worker process(es); alerting loops "
+          + ("inside the API process" if args.alerting == "in-api"
+             else "in their own process (homerpm cloud alerting)"))
     print(f"seeded {patients} patients × {days} days = {rows} readings and "
           f"{sum(alerts.values())} alerts ({dict(alerts)}) in {seed_s:.1f} s")
     print(f"{'endpoint':<34}{'n':>6}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'failed':>8}")
@@ -160,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = {
         "patients": patients, "days": days, "readings": rows, "alerts": sum(alerts.values()),
         "open_alerts": open_alerts, "seed_s": round(seed_s, 1),
-        "concurrency": concurrency, "workers": args.workers, "requests": len(trend),
+        "concurrency": concurrency, "workers": args.workers,
+        "alerting_in_api": args.alerting == "in-api", "requests": len(trend),
         "p50_ms": round(statistics.median(trend), 1), "p99_ms": round(pct(trend, 0.99), 1),
         "requests_per_s": round(len(trend) / trend_s, 1),
         "inbox_p50_ms": round(statistics.median(inbox), 1),
