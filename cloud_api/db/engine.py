@@ -24,15 +24,25 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+# orjson turns integers beyond 64 bits into floats instead of refusing them, so text with a
+# run of 19+ digits goes to the stdlib (a long float mantissa too, harmlessly). Found by
+# mapping every digit to "0" (bytes.translate: C speed, unlike a regex scan in Python).
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_DIGITS = b"0" * 19
+
+
 def load_json(text: str | bytes) -> Any:
-    """JSON columns are decoded with orjson (≈ 4× the stdlib's speed: the inbox decodes 200
-    alert bodies per page). Whatever orjson refuses and the stdlib accepts (NaN, Infinity,
-    integers beyond 64 bits, lone surrogates) falls back to the stdlib, so every value the
-    stdlib decoder read before reads the same."""
+    """JSON columns are decoded with orjson (≈ 3× the stdlib's speed with the check below:
+    the inbox decodes 200 alert bodies per page), giving exactly what the stdlib gives:
+    whatever orjson refuses (NaN, Infinity, 1e400, lone surrogates) or would change
+    (integers beyond 64 bits) is decoded by the stdlib (tests/cloud_api/db/test_engine.py)."""
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+        raw = text.encode() if isinstance(text, str) else text
+        if _NINETEEN_DIGITS not in raw.translate(_DIGITS_TO_ZERO):
+            return orjson.loads(raw)
+    except (UnicodeEncodeError, orjson.JSONDecodeError):
+        pass
+    return json.loads(text)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -38,10 +38,11 @@ async def list_patients(request: Request, user: CurrentUser, audit: ReadAudit) -
         with request.app.state.read_sessions() as reader:
             rows = reader.execute(visible_patients(user).with_only_columns(
                 Patient.id, Patient.display_name, Patient.mrn).order_by(Patient.id)).all()
+        # Unpacked by position: attribute look-ups on 1 000 SQLAlchemy Rows cost ms.
+        patients = [{"id": pid, "display_name": name, "mrn": mrn} for pid, name, mrn in rows]
         audit.record(user.username, "patients.list", actor_id=user.id,
-                     detail={"patients": [r.id for r in rows]})
-        return dump([{"id": r.id, "display_name": r.display_name, "mrn": r.mrn}
-                        for r in rows])
+                     detail={"patients": [p["id"] for p in patients]})
+        return dump(patients)
 
     return json_response(await anyio.to_thread.run_sync(work))
 
@@ -81,7 +82,7 @@ async def list_readings(
                              "since": since.isoformat() if since else None,
                              "until": until.isoformat() if until else None})
         return dump({"items": [_reading_out(r, prefs) for r in page.rows],
-                        "next_cursor": page.next_cursor})
+                     "next_cursor": page.next_cursor})
 
     return json_response(await anyio.to_thread.run_sync(work))
 
