@@ -197,11 +197,14 @@ async def run_fleet(spec: FleetSpec, workdir: Path, timeout_s: float = 600.0) ->
     await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
     result = FleetResult()
     per_gateway = spec.rate / spec.gateways if spec.rate > 0 else 0.0
+    # The minted readings (≈ 10 objects each, up to 100 000 a process in the default bench)
+    # live until their gateway is done, and every full collection walked them all: the
+    # collector took 0.37–0.40 s of a fleet process's 5.4–5.7 CPU-s window (40 gateways,
+    # gc.callbacks; docs/performance.md "Session 3"). Frozen (reference counting still frees
+    # them) and with the ingest worker's thresholds: 0.01 s. Restored afterwards.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 10)
     minted = {index: list(readings_for(spec, index)) for index in spec.indices}
-    # The minted readings (≈ 10 objects each, 100 000 readings a process in the default
-    # bench) live until their gateway is done; every full collection walked them all: 27 %
-    # of the fleet's in-window time was the collector (py-spy, docs/performance.md). Frozen,
-    # the collector skips them; they are still freed by reference counting.
     gc.freeze()
     try:
         async with asyncio.timeout(timeout_s), asyncio.TaskGroup() as tasks:
@@ -210,6 +213,7 @@ async def run_fleet(spec: FleetSpec, workdir: Path, timeout_s: float = 600.0) ->
                                                per_gateway))
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
     result.finished = time.monotonic()
     result.cpu_s = time.process_time() - result.cpu_started
     result.acked = len(result.latencies_ms)
