@@ -37,7 +37,7 @@ from pathlib import Path
 
 import aiomqtt
 
-from bench.gateway_drain import GW, REPO, fake_cloud, vm_hwm_mb
+from bench.gateway_drain import GW, REPO, compile_bytecode, fake_cloud, vm_hwm_mb
 from bench.gateway_drain import drain as drain_backlog
 from firmware_sim.services import ManagedProcess, Mosquitto, ServiceError, spawn
 from gateway.outbox import AsyncOutbox, inspect
@@ -137,6 +137,7 @@ port = 0
             seen: set[str] = set()
             cloud = asyncio.create_task(fake_cloud(broker.port, ready, seen))
             await ready.wait()
+            compile_bytecode()
             gw = spawn(f"gateway-{prefix}live",
                        [sys.executable, "-m", "gateway", "--config", str(config)],
                        workdir, env={**env, "PYTHONPATH": str(REPO)})
