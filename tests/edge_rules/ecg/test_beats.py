@@ -92,31 +92,3 @@ def test_property_indices_sorted_unique_in_range(x: np.ndarray, fs: float) -> No
     assert np.all(np.diff(det) > 0)
     assert det.size == 0 or (det[0] >= 0 and det[-1] < x.size)
 
-
-@settings(max_examples=200, deadline=None)
-@given(arrays(np.int64, st.integers(0, 60), elements=st.integers(-5, 5)))
-def test_unique_matches_numpy_unique(values: np.ndarray) -> None:
-    from edge_rules.ecg.beats import _unique
-
-    got = _unique(values)
-    assert got.dtype == values.dtype
-    np.testing.assert_array_equal(got, np.unique(values))
-
-
-def test_beat_detection_does_not_import_numpy_ma() -> None:
-    # np.unique imports numpy.ma (~1 MB); the gateway runs this on every ECG strip.
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, numpy as np\n"
-        "from edge_rules.ecg import detect_beats\n"
-        "t = np.arange(3900) / 130.0\n"
-        "x = np.exp(-((t % 0.85) - 0.2) ** 2 / 0.0004)\n"
-        "assert detect_beats(x, 130.0).size > 30\n"
-        "print('numpy.ma' in sys.modules)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
