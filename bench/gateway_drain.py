@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import contextlib
 import json
 import sys
@@ -71,11 +72,24 @@ async def fake_cloud(port: int, ready: asyncio.Event, seen: set[str] | None = No
         ready.set()
         ack_topic = topics.topic(GW, topics.TopicKind.ACK)
         async for msg in client.messages:
-            items = json.loads(msg.payload)["items"]  # type: ignore[arg-type]
+            items = json.loads(msg.payload)["items"]
             ids = tuple(item["msg_id"] for item in items)
             if seen is not None:
                 seen.update(ids)
             await client.publish(ack_topic, encode(Ack(msg_ids=ids)), qos=1)
+
+
+#: The packages the gateway process imports from this checkout.
+GATEWAY_PACKAGES = ("gateway", "vitals", "edge_rules", "device_drivers")
+
+
+def compile_bytecode() -> None:
+    """Write the checkout's ``__pycache__`` as ``pip install`` does for an installed
+    gateway. Without it (e.g. ``PYTHONDONTWRITEBYTECODE=1``, or sources newer than their
+    ``.pyc``) the gateway compiles ~100 modules from source at every start, which costs it
+    about 0.5–1 MB of RSS that a Pi never pays."""
+    for package in GATEWAY_PACKAGES:
+        compileall.compile_dir(REPO / package, quiet=1)
 
 
 def vm_hwm_mb(pid: int) -> float:
@@ -101,6 +115,7 @@ async def drain(workdir: Path, n: int) -> dict[str, float]:
         cloud = asyncio.create_task(fake_cloud(broker.port, ready, seen))
         await ready.wait()
         start = time.perf_counter()
+        compile_bytecode()
         gw = spawn("gateway", [sys.executable, "-m", "gateway", "--config", str(config)],
                    workdir, env={"PYTHONPATH": str(REPO)})
         hwm = 0.0

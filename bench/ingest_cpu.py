@@ -8,9 +8,11 @@ on /dev/shm, 25 messages of 200 readings per transaction like the worker's 5000-
 batches; ``archive_rows``, the row dicts, is the part of it spent before the SQL). Payloads are the
 fleet generator's blood-pressure batches (``firmware_sim.fleet``).
 
-Figures are thread CPU time (``time.thread_time``) per reading, best of ``--repeat`` rounds
-(the machine is shared; the minimum is the least disturbed). The SQL stage runs once per
-round on a fresh database, so it includes SQLite's own work and the fsyncs' CPU.
+The collector is tuned as in the worker (``cloud_api.ingest.main.tune_gc``) unless
+``--default-gc``. Figures are thread CPU time (``time.thread_time``) per reading, best of
+``--repeat`` rounds (the machine is shared; the minimum is the least disturbed). The SQL
+stage runs once per round on a fresh database, so it includes SQLite's own work and the
+fsyncs' CPU.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from cloud_api.db.directory import GatewayAssignment
 from cloud_api.db.engine import make_engine
 from cloud_api.ingest.batch import IngestBatch
 from cloud_api.ingest.handler import handle
+from cloud_api.ingest.main import tune_gc
 from cloud_api.ingest.sinks import MemorySink, SqlStore, _reading_rows
 from cloud_api.tsdb.influx_v1 import _encode
 from cloud_api.tsdb.schema import points_for
@@ -91,8 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readings-per-gateway", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="keep CPython's default GC thresholds (the worker tunes them)")
     args = parser.parse_args(argv)
     repeat = 3 if args.quick else args.repeat
+    if not args.default_gc:
+        tune_gc()  # as the worker does (cloud_api.ingest.main)
     spec = FleetSpec(gateways=args.gateways, readings_per_gateway=args.readings_per_gateway,
                      host="-", port=0)
     messages = payloads(spec)

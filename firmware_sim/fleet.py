@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import random
 import time
@@ -197,10 +198,19 @@ async def run_fleet(spec: FleetSpec, workdir: Path, timeout_s: float = 600.0) ->
     result = FleetResult()
     per_gateway = spec.rate / spec.gateways if spec.rate > 0 else 0.0
     minted = {index: list(readings_for(spec, index)) for index in spec.indices}
-    async with asyncio.timeout(timeout_s), asyncio.TaskGroup() as tasks:
-        for index in spec.indices:
-            tasks.create_task(_run_gateway(spec, index, minted.pop(index), workdir, result,
-                                           per_gateway))
+    # The minted readings (≈ 10 objects each, up to 100 000 a process in the default bench)
+    # live until their gateway is done, and every full collection walked them all: the
+    # collector took 0.37–0.40 s of a fleet process's 5.4–5.7 CPU-s window (40 gateways,
+    # gc.callbacks; docs/performance.md "Session 3"), 0.07–0.09 s frozen (reference counting
+    # still frees them) and 0.01 s with the `sim fleet` process's thresholds (fleet_cli).
+    gc.freeze()
+    try:
+        async with asyncio.timeout(timeout_s), asyncio.TaskGroup() as tasks:
+            for index in spec.indices:
+                tasks.create_task(_run_gateway(spec, index, minted.pop(index), workdir, result,
+                                               per_gateway))
+    finally:
+        gc.unfreeze()
     result.finished = time.monotonic()
     result.cpu_s = time.process_time() - result.cpu_started
     result.acked = len(result.latencies_ms)

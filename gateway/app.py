@@ -266,7 +266,9 @@ def _prober(cfg: GatewayConfig, reporter: StatusReporter, applier: ConfigApplier
                        "outbox_depth": s.depth if s else None, "adapter": adapter,
                        "config_version": applier.version,
                        "config_rejected": applier.last_rejection,
-                       "cpu_temp_c": health.cpu_temp_c, "disk_free_mb": health.disk_free_mb}
+                       "cpu_temp_c": health.cpu_temp_c, "disk_free_mb": health.disk_free_mb,
+                       "battery_pct": {d.device: d.battery_pct for d in health.devices
+                                       if d.battery_pct is not None}}
         return health
     return probe
 

@@ -28,7 +28,7 @@ h1{font-size:1.5em}h2{font-size:1.25em;margin-top:1.2em}
 .card{border:2px solid #888;border-radius:8px;padding:0.5em;margin:0.4em 0}
 .urgent{border-color:#b00000;background:#ffe5e5}.warning{border-color:#b06000;background:#fff3df}
 .sim{background:#444;color:#fff;padding:0 0.3em;border-radius:4px;font-size:0.8em}
-.muted{color:#555;font-size:0.85em}"""
+.muted{color:#555;font-size:0.85em}.low{color:#b00000}"""
 
 
 def _ago(at: datetime | None, now: datetime) -> str:
@@ -44,6 +44,19 @@ def _ago(at: datetime | None, now: datetime) -> str:
 
 def _sim(flag: bool) -> str:
     return ' <span class="sim">SIMULATED</span>' if flag else ""
+
+
+#: Below this a device is worth a battery change before it stops measuring (the same
+#: mark as the clinicians' fleet page).
+LOW_BATTERY_PCT = 20
+
+
+def _battery(pct: int | None) -> str:
+    if pct is None:
+        return ""
+    if pct < LOW_BATTERY_PCT:
+        return f'<b class="low">Battery {pct} % — please change or charge it</b><br>'
+    return f"Battery {pct} %<br>"
 
 
 def render_html(view: LocalView, now: datetime | None = None) -> str:
@@ -73,12 +86,13 @@ def render_html(view: LocalView, now: datetime | None = None) -> str:
     parts.append("<h2>Devices</h2>")
     if not view.devices:
         parts.append("<p>No devices configured.</p>")
+    batteries: dict[str, int] = h.get("battery_pct") or {}
     for d in view.devices:
         last = view.last.get(d.device_id)
         reading = (f"{e(last.text)} · {_ago(last.at, now)}{_sim(last.simulated)}"
                    if last else "no reading yet")
         parts.append(f'<div class="card"><b>{e(d.device_id)}</b> ({e(d.kind)})'
-                     f"{_sim(d.simulated)}<br>{reading}<br>"
+                     f"{_sim(d.simulated)}<br>{reading}<br>{_battery(batteries.get(d.device_id))}"
                      f'<span class="muted">patient {e(d.patient)}</span></div>')
     parts.append('<p class="muted">Readings marked SIMULATED come from a simulator, not a'
                  " patient. This page shows alerts; it does not give a diagnosis.</p>")
@@ -91,6 +105,7 @@ def render_json(view: LocalView) -> dict[str, Any]:
         "health": view.health,
         "devices": [{"id": d.device_id, "kind": d.kind, "patient": d.patient,
                      "simulated": d.simulated,
+                     "battery_pct": (view.health.get("battery_pct") or {}).get(d.device_id),
                      "last": None if (lr := view.last.get(d.device_id)) is None else
                      {"at": lr.at.isoformat(), "text": lr.text, "simulated": lr.simulated}}
                     for d in view.devices],

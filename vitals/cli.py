@@ -53,10 +53,19 @@ def _load(target: str) -> Command:
     return cast(Command, getattr(importlib.import_module(module), attribute))
 
 
-def _commands() -> dict[str, Command]:
+def _commands(only: str | None = None) -> dict[str, Command]:
+    """The registered subcommands, imported; just ``only`` when it names one of them."""
     found = _registered()
+    if only in found:
+        return {only: _load(found[only])}
     ordered = [n for n in _ORDER if n in found] + sorted(set(found) - set(_ORDER))
     return {name: _load(found[name]) for name in ordered}
+
+
+def _named(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line: the first word that is not an option
+    (the root options take no value)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def build_parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
@@ -74,7 +83,12 @@ def build_parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(_commands())
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Import only the package whose command runs: each package's cli module pulls in its
+    # service (the cloud's imports SQLAlchemy and FastAPI), and the gateway on a Pi must
+    # not carry the cloud's modules in its memory budget. ``homerpm --help`` or an unknown
+    # name loads them all, to list them.
+    parser = build_parser(_commands(only=_named(argv)))
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * args.verbose
     logging.basicConfig(

@@ -56,6 +56,10 @@ class StoreUnavailable(StoreError):
 _GOOD_NAMES: set[str] = set()
 _GOOD_NAMES_MAX = 4096
 _BAD_TAG_CHAR = re.compile(r"[\x00-\x1f\x7f\\]")
+# Tag sets (as given, in order) that passed the value checks → their sorted, read-only form.
+# Series keys are low-cardinality by design (tenant, patient, device); bounded all the same.
+_GOOD_TAGS: dict[tuple[tuple[str, str], ...], MappingProxyType[str, str]] = {}
+_GOOD_TAGS_MAX = 100_000
 
 
 def check_name(kind: str, name: str) -> str:
@@ -131,13 +135,23 @@ class SeriesPoint:
             self._check_slowly()
             return
         # The hot path (every ingested reading): names already proven good, so only the
-        # values are checked, with the common exact types tested inline.
-        tags = dict(sorted(self.tags.items()))
-        for key, tag in tags.items():
-            if type(tag) is not str or not tag or len(tag) > MAX_TAG_VALUE_LEN or (
-                _BAD_TAG_CHAR.search(tag)
-            ):
-                check_tag_value(key, tag)  # raises with the reason
+        # values are checked, with the common exact types tested inline. A tag set is a
+        # series key and repeats for every point of the series: checked once, then shared.
+        seen = tuple(self.tags.items())
+        try:
+            tags = _GOOD_TAGS.get(seen)
+        except TypeError:  # an unhashable value: not a string, as the checks will say
+            tags = None
+        if tags is None:
+            fresh = dict(sorted(self.tags.items()))
+            for key, tag in fresh.items():
+                if type(tag) is not str or not tag or len(tag) > MAX_TAG_VALUE_LEN or (
+                    _BAD_TAG_CHAR.search(tag)
+                ):
+                    check_tag_value(key, tag)  # raises with the reason
+            if len(_GOOD_TAGS) >= _GOOD_TAGS_MAX:
+                _GOOD_TAGS.clear()
+            tags = _GOOD_TAGS[seen] = MappingProxyType(fresh)
         fields = dict(sorted(self.fields.items()))
         if not fields:
             raise ValueError("a point needs at least one field")
@@ -169,7 +183,7 @@ class SeriesPoint:
             _check_field(key, value)
         self._finish(tags, fields)
 
-    def _finish(self, tags: dict[str, str], fields: dict[str, FieldValue]) -> None:
+    def _finish(self, tags: Mapping[str, str], fields: dict[str, FieldValue]) -> None:
         if clash := tags.keys() & fields.keys():
             raise ValueError(f"names used as both tag and field: {sorted(clash)}")
         if (
@@ -178,7 +192,9 @@ class SeriesPoint:
             or not 0 <= self.time_ms < MAX_TIME_MS
         ):
             raise ValueError(f"time_ms must be an integer in [0, {MAX_TIME_MS}) (ms since 1970)")
-        object.__setattr__(self, "tags", MappingProxyType(tags))
+        if type(tags) is not MappingProxyType:
+            tags = MappingProxyType(tags)
+        object.__setattr__(self, "tags", tags)
         object.__setattr__(self, "fields", MappingProxyType(fields))
 
     @property

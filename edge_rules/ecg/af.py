@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .rank import median
 from .rr import PLAUSIBLE_RR_S, ectopic_mask
 
 FloatArray = npt.NDArray[np.float64]
@@ -75,7 +76,7 @@ def recurrence(rr: FloatArray, dimension: int, tolerance: float) -> float:
     n = rr.size - dimension + 1
     if n < 2:
         return 1.0
-    r = tolerance * float(np.median(rr))
+    r = tolerance * median(rr)
     dist = np.zeros((n, n))
     for k in range(dimension):
         seg = rr[k : k + n]

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from .af import is_af
 from .beats import detect
 from .quality import Quality, overall_quality, segment_bounds, segment_quality
+from .rank import median
 from .rr import rate_extremes, rr_intervals
 
 IntArray = npt.NDArray[np.int64]
@@ -63,7 +64,7 @@ def analyze(
     seg_q = segment_quality(x, fs, det.qrs_band, det.working_fs, beats)
     quality = overall_quality(seg_q, duration)
     rr = rr_intervals(beats, fs)
-    hr = 60.0 / float(np.median(rr)) if rr.size >= 2 else None
+    hr = 60.0 / median(rr) if rr.size >= 2 else None
 
     good = np.zeros(x.size, dtype=bool)
     for (a, b), q in zip(bounds, seg_q, strict=True):

@@ -33,6 +33,7 @@ from .filters import (
     running_median,
     zero_phase_bandpass,
 )
+from .rank import unique
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -157,10 +158,11 @@ def _localize(x: FloatArray, bp: FloatArray, beats: IntArray, q: int, fsd: float
     idx = np.clip(beats[:, None] + offs[None, :], 0, bp.size - 1)
     coarse = idx[np.arange(beats.size), np.argmax(np.abs(bp[idx]), axis=1)]
     if q == 1:
-        return np.unique(coarse)
+        return unique(coarse)
     # refine at full rate: largest deviation from the window mean within ±q samples
     fine_off = np.arange(-2 * q, 3 * q)
     fidx = np.clip(coarse[:, None] * q + q // 2 + fine_off[None, :], 0, x.size - 1)
     seg = x[fidx]
     dev = np.abs(seg - seg.mean(axis=1, keepdims=True))
-    return np.unique(fidx[np.arange(beats.size), np.argmax(dev, axis=1)]).astype(np.int64)
+    return unique(fidx[np.arange(beats.size), np.argmax(dev, axis=1)]).astype(np.int64)
+

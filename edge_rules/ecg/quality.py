@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from .filters import zero_phase_bandpass
 from .iir import Zpk, butter, lfilter_zpk
+from .rank import median, percentile
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -91,7 +92,7 @@ def segment_quality(
     out = []
     for a, b in segment_bounds(x.size, fs):
         seg = x[a:b]
-        lo, hi = np.percentile(seg, [1, 99])
+        lo, hi = percentile(seg, 1), percentile(seg, 99)
         span = float(hi - lo)
         clipped = float(np.mean((seg <= seg.min()) | (seg >= seg.max())))
         if span < FLAT_MV or (clipped > CLIPPED_FRACTION and seg.max() > seg.min()):
@@ -101,7 +102,7 @@ def segment_quality(
         centred = bp - bp.mean()
         var = float(np.mean(centred**2))
         kurt = float(np.mean(centred**4)) / var**2 if var > 0 else 0.0
-        amp = float(np.percentile(np.abs(bp), 99.5))
+        amp = percentile(np.abs(bp), 99.5)
         hf_ratio = (
             float(np.sqrt(np.mean(hf[a:b] ** 2))) / amp if hf is not None and amp > 0 else 0.0
         )
@@ -130,7 +131,7 @@ def beat_similarity(x: FloatArray, beats: IntArray, fs: float) -> float:
     seg /= np.linalg.norm(seg, axis=1, keepdims=True) + 1e-12
     corr = seg @ seg.T
     np.fill_diagonal(corr, -1.0)
-    return float(np.median(corr.max(axis=1)))
+    return median(corr.max(axis=1))
 
 
 def overall_quality(segments: list[Quality], duration_s: float) -> Quality:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from .rank import median, percentile
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -35,7 +37,7 @@ def ectopic_mask(rr: FloatArray) -> BoolArray:
     bad = (rr < PLAUSIBLE_RR_S[0]) | (rr > PLAUSIBLE_RR_S[1])
     if rr.size - np.count_nonzero(bad) < 3:
         return np.asarray(bad)
-    reference = float(np.percentile(rr[~bad], 75))
+    reference = percentile(rr[~bad], 75)
     premature = rr < PREMATURE_FRACTION * reference
     drop = bad | premature
     drop[1:] |= premature[:-1]
@@ -58,7 +60,7 @@ def rate_extremes(beats_s: FloatArray, window_s: float = 10.0) -> tuple[float | 
         return None, None
     # step by a few beats: median over each window is O(window) but windows are few
     step = max(1, valid.size // 2000)
-    rates = [60.0 / float(np.median(rr[i : ends[i]])) for i in valid[::step]]
+    rates = [60.0 / median(rr[i : ends[i]]) for i in valid[::step]]
     return min(rates), max(rates)
 
 

@@ -11,8 +11,8 @@ BlueZoo (Samsung/BlueZoo) is GPL-2.0 and only ever run as a separate program fro
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from firmware_sim.services import ManagedProcess, ServiceError, find_binary, spawn
+
+#: Where ``firmware_sim`` is imported from, so the launcher finds it when the package is
+#: used from a checkout rather than installed.
+_IMPORT_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def adapter_address(index: int) -> str:
@@ -38,12 +42,12 @@ class BlueZooMock:
     def env(self) -> dict[str, str]:
         return {"DBUS_SYSTEM_BUS_ADDRESS": self.bus_address}
 
-    def _bluezoo(self) -> str:
-        beside = Path(sys.executable).with_name("bluezoo")
-        found = str(beside) if beside.exists() else shutil.which("bluezoo")
-        if found is None:
+    def _bluezoo(self) -> list[str]:
+        """BlueZoo through our launcher (:mod:`firmware_sim.bluez.zoo`: devices can
+        reconnect), in this interpreter, which has the ``test`` extra installed."""
+        if importlib.util.find_spec("bluezoo") is None:
             raise ServiceError("bluezoo is not installed; pip install 'homerpm[test]'")
-        return found
+        return [sys.executable, "-m", "firmware_sim.bluez.zoo"]
 
     def _answers(self) -> bool:
         result = subprocess.run(
@@ -68,10 +72,11 @@ class BlueZooMock:
                 self.stop()
                 raise ServiceError(f"dbus-daemon did not start: {self._procs[0].log()}")
             time.sleep(0.02)
-        argv = [self._bluezoo(), "--auto-enable", "--scan-interval", str(self.scan_interval)]
+        argv = [*self._bluezoo(), "--auto-enable", "--scan-interval", str(self.scan_interval)]
         for address in self.addresses:
             argv += ["-a", address]
-        bluezoo = spawn("bluezoo", argv, self.workdir, env=self.env())
+        path = os.pathsep.join(filter(None, [_IMPORT_ROOT, os.environ.get("PYTHONPATH")]))
+        bluezoo = spawn("bluezoo", argv, self.workdir, env={**self.env(), "PYTHONPATH": path})
         self._procs.append(bluezoo)
         while not self._answers():
             if time.monotonic() > deadline or bluezoo.proc.poll() is not None:

@@ -58,7 +58,7 @@ def make_model(
     if kind == "bp":
         model = GattBpCuff(**kw)  # type: ignore[arg-type]
     elif kind == "glucose":
-        model = GlucoseMeter(**kw)  # type: ignore[arg-type]
+        model = GlucoseMeter(clock=at, **kw)  # type: ignore[arg-type]  # set, like its records
     elif kind == "ecg":
         source: SampleSource = SyntheticEcg(seed=seed)
         if ecg_record is not None:  # e.g. "208": MIT-BIH from the data dir

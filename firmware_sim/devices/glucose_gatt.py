@@ -12,6 +12,7 @@ procedure at a time, records then ``06 00 <op> <code>``.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, replace
 
 from device_drivers.codecs.date_time import (
@@ -96,10 +97,21 @@ class GlucoseMeter(DeviceModel):
             | GlucoseFeature.RESULT_HIGH_LOW_DETECTION
             | GlucoseFeature.SAMPLE_SIZE
         )
-        #: Wall-clock time the meter believes it is (set by Current Time writes).
+        # The meter's wall clock ticks from where it was last set (here or by a Current
+        # Time write), like a real meter's, whose records are stamped by it.
         self.clock = clock or dt.datetime(2026, 1, 1, 8, 0, 0)
         self.time_writes: list[DateTime] = []
         self.requests: list[bytes] = []  # every RACP request as received, for tests
+
+    @property
+    def clock(self) -> dt.datetime:
+        """Wall-clock time the meter believes it is (naive, whole seconds)."""
+        set_to, set_at = self._clock_set
+        return set_to + dt.timedelta(seconds=int(time.monotonic() - set_at))
+
+    @clock.setter
+    def clock(self, value: dt.datetime) -> None:
+        self._clock_set = (value, time.monotonic())
 
     # The patient's side --------------------------------------------------------------
     def add(

@@ -15,6 +15,8 @@ import pytest
 from firmware_sim.services import Mosquitto
 from gateway.app import run
 from gateway.config import GatewayConfig
+from gateway.localview import LocalView
+from gateway.statuspage import render_html, render_json
 from tests.gateway.fake_cloud import FakeCloud, running
 from tests.gateway.gw_factories import until
 from vitals.status import GatewayState
@@ -49,7 +51,8 @@ async def test_status_carries_the_simulated_cuffs_battery(
     async with running(cloud):
         assert batteries(cloud) == {}
         stop = asyncio.Event()
-        task = asyncio.create_task(run(config(tmp_path, mosquitto.port), stop))
+        view = LocalView()
+        task = asyncio.create_task(run(config(tmp_path, mosquitto.port), stop, view=view))
         try:
             # The simulators' default Battery Level is 87 % (firmware_sim gatt_model).
             await until(lambda: batteries(cloud).get("cuff") == 87, within=30)
@@ -57,3 +60,7 @@ async def test_status_carries_the_simulated_cuffs_battery(
             stop.set()
             await asyncio.wait_for(task, 30)
     assert batteries(cloud) == {"cuff": 87, "scenario-cuff": None}
+    # The family sees it too, on the local status page.
+    assert view.health["battery_pct"] == {"cuff": 87}
+    assert "Battery 87 %" in render_html(view)
+    assert [d["battery_pct"] for d in render_json(view)["devices"]] == [87, None]

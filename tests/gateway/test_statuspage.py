@@ -7,7 +7,7 @@ import asyncio
 import httpx
 
 from gateway.localview import DeviceRow, LocalView
-from gateway.statuspage import StatusPage
+from gateway.statuspage import StatusPage, render_html
 from tests.gateway.gw_factories import alert, bp
 from vitals.alerts import AlertState
 
@@ -37,3 +37,14 @@ async def test_page_shows_devices_readings_and_active_alerts() -> None:
     assert data["alerts"][0]["alert_id"] == urgent.alert_id
     assert missing.status_code == 404
     assert "No active alerts." in after
+
+
+def test_a_low_battery_asks_for_a_change_and_a_good_one_is_plain() -> None:
+    view = LocalView(devices=[DeviceRow("cuff-1", "blood_pressure", "p-7", False, None),
+                              DeviceRow("meter-1", "glucose", "p-7", False, None),
+                              DeviceRow("strap-1", "ecg", "p-7", False, None)])
+    view.health = {"battery_pct": {"cuff-1": 12, "meter-1": 64}}
+    cards = render_html(view).split('<div class="card">')[1:]
+    assert "Battery 12 % — please change or charge it" in cards[0]
+    assert "Battery 64 %" in cards[1] and "please change" not in cards[1]
+    assert "Battery" not in cards[2]  # no Battery Level from that device

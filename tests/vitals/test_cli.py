@@ -36,3 +36,40 @@ def test_missing_subcommand_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as info:
         cli.main([])
     assert info.value.code == 2
+
+
+def test_the_named_subcommand_is_the_first_word_that_is_not_an_option() -> None:
+    assert cli._named(["-v", "gateway", "run", "--config", "x.toml"]) == "gateway"
+    assert cli._named(["--verbose", "-v"]) is None
+    assert cli._named([]) is None
+
+
+def test_running_one_subcommand_imports_no_other_package() -> None:
+    # The gateway runs as `homerpm gateway run` on a Pi: the cloud's modules (SQLAlchemy,
+    # FastAPI) and the simulators must not be imported into its process.
+    code = (
+        "import sys\n"
+        "from vitals.cli import main\n"
+        "try:\n"
+        "    main(['-v', 'gateway', 'run', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'cloud_api', 'firmware_sim', 'sqlalchemy', 'fastapi', 'gateway'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: homerpm gateway run")
+    assert result.stdout.splitlines()[-1] == "['gateway']"
+
+
+def test_root_help_lists_every_subcommand() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "vitals.cli", "--help"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for name in EXPECTED:
+        assert name in result.stdout

@@ -47,6 +47,22 @@ def test_point_is_an_immutable_hashable_value() -> None:
     assert a != SeriesPoint("bp", {"a": "1", "b": "2"}, {"x": True, "y": 2}, 5)
 
 
+def test_a_known_series_still_has_its_tag_values_checked() -> None:
+    """Tag sets are checked once and then shared; a new value under known names is new."""
+    good = SeriesPoint("bp", {"tenant": "c1", "patient": "p1"}, {"v": 1.0}, 1)
+    again = SeriesPoint("bp", {"tenant": "c1", "patient": "p1"}, {"v": 2.0}, 2)
+    assert again.tags == good.tags and list(again.tags) == ["patient", "tenant"]
+    with pytest.raises(TypeError):
+        again.tags["x"] = "y"  # type: ignore[index]
+    for bad in ("", "a\\b", "a\tb", "x" * 257):
+        with pytest.raises(ValueError):
+            SeriesPoint("bp", {"tenant": "c1", "patient": bad}, {"v": 1.0}, 3)
+    with pytest.raises(ValueError):  # unhashable: still the value error, not a TypeError
+        SeriesPoint("bp", {"tenant": "c1", "patient": ["p1"]}, {"v": 1.0}, 4)  # type: ignore[dict-item]
+    with pytest.raises(ValueError):  # a known tag set as a field name too
+        SeriesPoint("bp", {"tenant": "c1", "patient": "p1"}, {"patient": 1.0}, 5)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

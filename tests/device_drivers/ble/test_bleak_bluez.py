@@ -57,10 +57,8 @@ async def test_scan_connect_and_collect_a_cuff_burst(bluez: BlueZooMock) -> None
         ]
         assert len(burst.intermediate) == cuff.icp_steps
         assert burst.info.model == "SimCuff"
-    # Now the cuff resends everything plus a new record. BlueZoo 1.0.2 cannot connect the
-    # same (central, peripheral) adapter pair twice (it re-exports the GATT link objects at
-    # the same paths), so the "restarted gateway" uses another adapter — with the same
-    # cursor store, which is the point: dedupe state survived the commit.
+    # Now the cuff resends everything plus a new record, to a "restarted gateway" on another
+    # adapter with the same cursor store, which is the point: dedupe state survived the commit.
     cuff.send_all = True
     cuff.measure(bp_record(150, 95, 70, at=T0 + dt.timedelta(days=1)))
     async with BluezDevice(cuff, adapter="hci1"), BleakTransport(adapter="hci4") as transport:
@@ -90,7 +88,7 @@ async def test_glucose_download_all_then_new_records_after_restart(
         await first.commit()
     meter.add(140, at=T0 + dt.timedelta(days=1))
     meter.add(150, at=T0 + dt.timedelta(days=1, hours=1))
-    # A restarted gateway (another adapter, see the cuff test) reading the same cursor file.
+    # A restarted gateway (another adapter) reading the same cursor file.
     async with BluezDevice(meter, adapter="hci2"), BleakTransport(adapter="hci4") as transport:
         adv = await find(transport, Matcher.of(addresses=[bluez.addresses[2]]))
         async with transport.connect(adv) as conn:
@@ -100,6 +98,27 @@ async def test_glucose_download_all_then_new_records_after_restart(
     assert [r.notification.data for r in second.records] == [
         encode_glucose_measurement(s.measurement) for s in meter.records[4:]
     ]
+
+
+async def test_a_meter_that_stays_up_is_read_again_on_the_same_adapter(
+    bluez: BlueZooMock,
+) -> None:
+    """The everyday case: the meter keeps advertising, the gateway connects after each new
+    result. Needs the mock to tear the GATT link down on disconnect as BlueZ does
+    (``firmware_sim.bluez.zoo``); BlueZoo alone refused the second connection."""
+    meter = GlucoseMeter()
+    meter.add(101, at=T0)
+    store = MemoryCursorStore()
+    seen: list[list[int]] = []
+    async with BluezDevice(meter, adapter="hci3"), BleakTransport(adapter="hci0") as transport:
+        for value in (120, 130):
+            adv = await find(transport, Matcher.of(addresses=[bluez.addresses[3]]))
+            async with transport.connect(adv, required=["2a18", "2a52"]) as conn:
+                download = await download_glucose(conn, store)
+            await download.commit()
+            seen.append([r.sequence for r in download.records])
+            meter.add(value, at=T0 + dt.timedelta(hours=len(seen)))
+    assert seen == [[1], [2]]
 
 
 async def test_ecg_streams_ten_seconds_at_130_hz_without_lost_frames(bluez: BlueZooMock) -> None:

@@ -91,3 +91,4 @@ def test_property_indices_sorted_unique_in_range(x: np.ndarray, fs: float) -> No
     assert det.dtype == np.int64
     assert np.all(np.diff(det) > 0)
     assert det.size == 0 or (det[0] >= 0 and det[-1] < x.size)
+

@@ -109,3 +109,26 @@ def test_real_accu_chek_record_shape() -> None:
     assert record.data[10:14] == bytes.fromhex("3C0058B0")
     assert m == replace(stored.measurement, flags=m.flags)
     assert done.data == bytes.fromhex("06000101")
+
+
+def test_the_meter_clock_ticks_from_where_it_was_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    ticks = iter([100.0, 165.4, 200.0, 230.9])
+    monkeypatch.setattr("firmware_sim.devices.glucose_gatt.time.monotonic", lambda: next(ticks))
+    meter = GlucoseMeter(clock=T0)  # set at t=100
+    assert meter.clock == T0 + dt.timedelta(seconds=65)  # read at t=165.4, whole seconds
+    meter.clock = T0 + dt.timedelta(days=1)  # a Current Time write at t=200
+    assert meter.clock == T0 + dt.timedelta(days=1, seconds=30)
+
+
+def test_a_catalog_meter_has_its_clock_set_like_the_records_it_holds() -> None:
+    """Its records carry real times, so its clock must too: a gateway reads the clock to
+    correct the record times (device clock → UTC), and a meter still at its factory time
+    would push every stored result into the future."""
+    from firmware_sim.devices.catalog import make_model
+
+    now = dt.datetime(2026, 11, 26, 9, 30)
+    meter = make_model("glucose", records=3, now=now)
+    assert isinstance(meter, GlucoseMeter)
+    assert now <= meter.clock < now + dt.timedelta(minutes=1)
+    times = [r.measurement.base_time.to_naive() for r in meter.records]
+    assert times and all(t is not None and t < meter.clock for t in times)
