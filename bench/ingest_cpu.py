@@ -8,7 +8,7 @@ on /dev/shm, 25 messages of 200 readings per transaction like the worker's 5000-
 batches; ``archive_rows``, the row dicts, is the part of it spent before the SQL). Payloads are the
 fleet generator's blood-pressure batches (``firmware_sim.fleet``).
 
-The collector is tuned as in the worker (``cloud_api.ingest.main.tune_gc``) unless
+The collector is tuned as in the worker (``cloud_api.gc_tuning.tune_gc``) unless
 ``--default-gc``. Figures are thread CPU time (``time.thread_time``) per reading, best of
 ``--repeat`` rounds (the machine is shared; the minimum is the least disturbed). The SQL
 stage runs once per round on a fresh database, so it includes SQLite's own work and the
@@ -30,9 +30,9 @@ from pathlib import Path
 
 from cloud_api.db.directory import GatewayAssignment
 from cloud_api.db.engine import make_engine
+from cloud_api.gc_tuning import tune_gc
 from cloud_api.ingest.batch import IngestBatch
 from cloud_api.ingest.handler import handle
-from cloud_api.ingest.main import tune_gc
 from cloud_api.ingest.sinks import MemorySink, SqlStore, _reading_rows
 from cloud_api.tsdb.influx_v1 import _encode
 from cloud_api.tsdb.schema import points_for
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     repeat = 3 if args.quick else args.repeat
     if not args.default_gc:
-        tune_gc()  # as the worker does (cloud_api.ingest.main)
+        tune_gc()  # as the worker does (cloud_api.gc_tuning)
     spec = FleetSpec(gateways=args.gateways, readings_per_gateway=args.readings_per_gateway,
                      host="-", port=0)
     messages = payloads(spec)

@@ -66,6 +66,9 @@ class CloudSettings(BaseSettings):
     # Alerting (cloud_api/alerting, docs/alerts.md)
     alerting_loops: bool = Field(default=True, description="run escalation, delivery and "
                                  "cloud rules inside the API (safe on every replica)")
+    gc_tuning: bool = Field(default=False, description="collect garbage less often and freeze "
+                            "start-up objects (cloud_api/gc_tuning.py); `homerpm cloud api` "
+                            "turns it on, HOMERPM_GC_TUNING=false turns it off")
     alerting_tick_s: float = Field(default=2.0, gt=0, description="alerting loop period")
     sse_poll_s: float = Field(default=0.5, gt=0, description="SSE stream polls the event table")
     sse_keepalive_s: float = Field(default=15.0, gt=0, description="SSE comment interval")

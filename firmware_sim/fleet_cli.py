@@ -57,7 +57,7 @@ class FleetCommand:
             provision(args.provision, spec)
         # The generator's own garbage-collector cost must not count as the gateways' work:
         # young collections every 50 000 allocations, as in the ingest worker
-        # (cloud_api.ingest.main.GC_THRESHOLDS; docs/performance.md "Session 3").
+        # (cloud_api.gc_tuning.GC_THRESHOLDS; docs/performance.md "Session 3").
         gc.set_threshold(50_000, 20, 10)
         with tempfile.TemporaryDirectory(prefix="homerpm-fleet-") as tmp:
             result = asyncio.run(run_fleet(spec, args.workdir or Path(tmp), args.timeout))

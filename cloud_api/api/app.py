@@ -32,6 +32,7 @@ from cloud_api.dashboard import mount_dashboard
 from cloud_api.db.audit_writer import AuditRecorder
 from cloud_api.db.engine import make_engine, read_session_factory, session_factory
 from cloud_api.db.migrate import upgrade
+from cloud_api.gc_tuning import tune_gc
 from cloud_api.security import LoginThrottle
 from cloud_api.settings import CloudSettings
 
@@ -58,6 +59,8 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
                 app.state.sessions, interval_s=settings.audit_flush_s,
                 max_pending=settings.audit_max_pending, write_behind=settings.audit_write_behind)
             app.state.config_publisher = make_config_publisher(settings)
+            if settings.gc_tuning:
+                tune_gc()  # last: start-up objects frozen, the collector sees only requests'
             async with anyio.create_task_group() as tasks:
                 # Cancelling the group runs its final (shielded) flush: every read audited
                 # before shutdown is written before the engine is disposed below.

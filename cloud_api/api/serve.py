@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 
 class ApiCommand:
@@ -12,6 +13,9 @@ class ApiCommand:
         parser.add_argument("--db", default=None, help="database URL (env HOMERPM_DATABASE_URL)")
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=1,
+                            help="API processes sharing the port (one per core; each reads "
+                            "the HOMERPM_* environment)")
 
     def run(self, args: argparse.Namespace) -> int:
         import uvicorn  # imported here so other CLI commands stay light
@@ -19,8 +23,14 @@ class ApiCommand:
         from cloud_api.api.app import create_app
         from cloud_api.settings import CloudSettings
 
-        settings = CloudSettings()
+        # This is the process's entry point: the collector may be tuned (gc_tuning.py).
+        os.environ.setdefault("HOMERPM_GC_TUNING", "true")
         if args.db:
-            settings = settings.model_copy(update={"database_url": args.db})
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+            os.environ["HOMERPM_DATABASE_URL"] = args.db
+        if args.workers > 1:  # uvicorn's workers each build the app from the environment
+            uvicorn.run("cloud_api.api.app:create_app", factory=True, workers=args.workers,
+                        host=args.host, port=args.port, log_level="info")
+        else:
+            uvicorn.run(create_app(CloudSettings()), host=args.host, port=args.port,
+                        log_level="info")
         return 0

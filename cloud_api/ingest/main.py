@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import os
 import signal
@@ -13,6 +12,7 @@ from collections.abc import Sequence
 
 from cloud_api.db.engine import make_engine
 from cloud_api.db.migrate import upgrade
+from cloud_api.gc_tuning import tune_gc
 from cloud_api.ingest.config import BrokerAddress, IngestConfig, parse_broker_url
 from cloud_api.ingest.series import SeriesSink
 from cloud_api.ingest.settings import add_batch_flags, add_tsdb_flags, describe, tsdb_config_from
@@ -78,25 +78,6 @@ class IngestCommand:
             print(f"ingest: time-series store misconfigured: {fatal}", file=sys.stderr)
             return 3
         return 0
-
-
-# Generation-0 threshold: CPython's default (700) runs a young collection every 700 container
-# allocations, and every 11th of those a gen-1 pass, so a full (gen-2) collection comes every
-# ~77 000 allocations. A worker allocates ~100 containers per reading and holds a whole batch
-# (5000 readings as pydantic models, points, lines, row dicts) while it writes, so each full
-# collection walked every live object: 8 of them cost 1.16 s of a 7.95 s drain of 40 000
-# readings, with gen 0/1 another 0.28 s — 18 % of the worker's CPU, ≈ 36 µs a reading
-# (docs/performance.md, "Session 3"). Ingest objects are acyclic and freed by refcounting;
-# the collector only has to catch the rare cycle, so it may run far less often.
-GC_THRESHOLDS = (50_000, 20, 10)
-
-
-def tune_gc() -> None:
-    """Move start-up objects (modules, schemas, ORM metadata) out of the collector's sight
-    and collect young objects every 50 000 allocations instead of 700."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _config_error(exc: BaseException) -> StoreConfigError | None:
