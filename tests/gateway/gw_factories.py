@@ -1,11 +1,15 @@
-"""Factories for gateway tests: readings and alerts built directly (no codecs needed)."""
+"""Factories for gateway tests: readings and alerts built directly (no codecs needed), and
+a whole-gateway config for runs against a local broker."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+from gateway.config import GatewayConfig
 from vitals.alerts import Alert, Severity
 from vitals.ids import new_msg_id
 from vitals.readings import BloodPressure, DeviceRef
@@ -36,3 +40,17 @@ async def until(cond: Callable[[], bool], within: float = 20.0) -> None:
     async with asyncio.timeout(within):
         while not cond():  # noqa: ASYNC110 - polling plain state owned by other tasks
             await asyncio.sleep(0.02)
+
+
+def quick_gateway(gateway_id: str, tmp_path: Path, port: int, **fields: Any) -> GatewayConfig:
+    """A gateway on the local broker at ``port`` that reconnects, reports status and dies
+    quickly (no Last-Will delay), with its outbox in ``tmp_path`` and no status page;
+    ``fields`` (devices, rules, outbox, ...) are merged over that."""
+    base: dict[str, Any] = {
+        "gateway_id": gateway_id, "status_interval_s": 0.3,
+        "mqtt": {"url": f"mqtt://127.0.0.1:{port}", "will_delay_s": 0,
+                 "reconnect_min_s": 0.1, "reconnect_max_s": 0.5},
+        "outbox": {"path": tmp_path / "outbox.db"},
+        "status_page": {"enabled": False},
+    }
+    return GatewayConfig.model_validate(base | fields)

@@ -17,7 +17,7 @@ import pytest
 from firmware_sim.services import Mosquitto
 from gateway.app import run
 from gateway.config import GatewayConfig
-from tests.gateway.gw_factories import until
+from tests.gateway.gw_factories import quick_gateway, until
 from vitals import wire
 from vitals.topics import TopicKind, subscription, topic
 
@@ -26,12 +26,9 @@ GW = "gw-cfg"
 
 
 def cfg(tmp_path: Path, port: int) -> GatewayConfig:
-    return GatewayConfig(
-        gateway_id=GW, status_interval_s=0.3,
-        mqtt={"url": f"mqtt://127.0.0.1:{port}", "will_delay_s": 0, "reconnect_min_s": 0.1,
-              "reconnect_max_s": 0.5},
+    return quick_gateway(
+        GW, tmp_path, port,
         outbox={"path": tmp_path / "outbox.db", "max_messages_per_s": 0},
-        status_page={"enabled": False},
         devices=[{"id": "cuff-1", "kind": "blood_pressure", "simulated": True,
                   "patient": "pt-local", "interval_s": 0.1, "seed": 3}],
     )

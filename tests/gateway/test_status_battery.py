@@ -18,7 +18,7 @@ from gateway.config import GatewayConfig
 from gateway.localview import LocalView
 from gateway.statuspage import render_html, render_json
 from tests.gateway.fake_cloud import FakeCloud, running
-from tests.gateway.gw_factories import until
+from tests.gateway.gw_factories import quick_gateway, until
 from vitals.status import GatewayState
 
 pytestmark = pytest.mark.services
@@ -26,12 +26,8 @@ GW = "gw-battery"
 
 
 def config(tmp_path: Path, port: int) -> GatewayConfig:
-    return GatewayConfig(
-        gateway_id=GW, status_interval_s=0.3,
-        mqtt={"url": f"mqtt://127.0.0.1:{port}", "will_delay_s": 0, "reconnect_min_s": 0.1,
-              "reconnect_max_s": 0.5},
-        outbox={"path": tmp_path / "outbox.db"},
-        rules={"enabled": False}, status_page={"enabled": False},
+    return quick_gateway(
+        GW, tmp_path, port, rules={"enabled": False},
         devices=[{"id": "cuff", "kind": "blood_pressure", "simulated": True,
                   "simulator": "gatt", "patient": "p-9", "interval_s": 0.2, "count": 1},
                  {"id": "scenario-cuff", "kind": "blood_pressure", "simulated": True,
