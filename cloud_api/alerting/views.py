@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud_api.alerting.lifecycle import explain, explanation
+from cloud_api.alerting.lifecycle import explain
 from cloud_api.alerting.models import AlertActivity, AlertDelivery, AlertWorkflow
 from cloud_api.alerting.policy import EscalationPolicy, policy_for
 from cloud_api.db.models import AlertRow
@@ -106,24 +106,12 @@ def inbox_item(db: Session, row: Sequence[Any],
     }
 
 
-def alert_out(db: Session, wf: AlertWorkflow, alert: AlertRow, *, full: bool = False,
-              policies: dict[int, EscalationPolicy] | None = None) -> AlertOut:
-    """``policies``: a per-request cache (an inbox page shares one organisation's policy)."""
-    policies = {} if policies is None else policies
-    if wf.org_id not in policies:
-        policies[wf.org_id] = policy_for(db, wf.org_id)
-    steps = policies[wf.org_id].steps
-    out = AlertOut(
-        alert_id=wf.alert_id, patient_id=wf.patient_id, gateway_id=alert.gateway_id,
-        rule_id=alert.rule_id, severity=Severity(wf.severity).label, title=alert.title,
-        status=wf.status, engine_state=alert.state, raised_at=wf.raised_at,
-        updated_at=alert.updated_at, simulated=alert.simulated, assignee_id=wf.assignee_id,
-        escalation_level=wf.escalation_level,
-        tier=steps[min(wf.escalation_level, len(steps) - 1)].tier,
-        next_escalation_at=wf.next_escalation_at, snoozed_until=wf.snoozed_until,
-        acknowledged_at=wf.acknowledged_at, acknowledged_by=wf.acknowledged_by,
-        resolved_at=wf.resolved_at, resolved_by=wf.resolved_by, why=explanation(alert),
-    )
+def alert_out(db: Session, wf: AlertWorkflow, alert: AlertRow, *, full: bool = False) -> AlertOut:
+    """One alert; ``full`` adds its history and deliveries. The summary is built as an inbox
+    row is (:func:`inbox_item`), so the two cannot drift apart."""
+    row = [getattr(wf if column.class_ is AlertWorkflow else alert, column.key)
+           for column in INBOX_COLUMNS]
+    out = AlertOut.model_validate(inbox_item(db, row, {}))
     if full:
         acts = db.scalars(select(AlertActivity).where(AlertActivity.alert_id == wf.alert_id)
                           .order_by(AlertActivity.id))
