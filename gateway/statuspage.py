@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import json
 import logging
 from datetime import UTC, datetime
@@ -59,9 +58,20 @@ def _battery(pct: int | None) -> str:
     return f"Battery {pct} %<br>"
 
 
+#: What ``html.escape(s, quote=True)`` replaces (in one pass). The stdlib ``html`` module
+#: imports ``html.entities`` (its 2 000-entry tables cost ~0.45 MB of the gateway's RSS)
+#: for ``unescape``, which this page never needs.
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
+
+
+def escape(text: str) -> str:
+    """``html.escape(text)``: the text safe inside HTML elements and quoted attributes."""
+    return text.translate(_ESCAPES)
+
+
 def render_html(view: LocalView, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
-    e = html.escape
+    e = escape
     h = view.health
     parts = ['<!doctype html><html><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',

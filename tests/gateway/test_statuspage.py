@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.localview import DeviceRow, LocalView
-from gateway.statuspage import StatusPage, render_html
+from gateway.statuspage import StatusPage, escape, render_html
 from tests.gateway.gw_factories import alert, bp
 from vitals.alerts import AlertState
 
@@ -48,3 +54,23 @@ def test_a_low_battery_asks_for_a_change_and_a_good_one_is_plain() -> None:
     assert "Battery 12 % — please change or charge it" in cards[0]
     assert "Battery 64 %" in cards[1] and "please change" not in cards[1]
     assert "Battery" not in cards[2]  # no Battery Level from that device
+
+
+@given(st.text(alphabet=st.sampled_from("&<>\"'a é;#x27"), max_size=40) | st.text(max_size=40))
+def test_escape_is_html_escape(text: str) -> None:
+    assert escape(text) == html.escape(text)
+
+
+def test_page_escapes_markup_in_device_names() -> None:
+    view = LocalView(devices=[DeviceRow("<b>&'\"", "blood_pressure", "p-7", False, None)])
+    page = render_html(view)
+    assert "&lt;b&gt;&amp;&#x27;&quot;" in page and "<b>&'" not in page
+
+
+def test_status_page_does_not_import_html_entities() -> None:
+    """The page escapes without the stdlib ``html`` package (its entity tables cost
+    ~0.45 MB of the gateway's RSS budget)."""
+    code = "import sys, gateway.statuspage; print('html.entities' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2]).stdout
+    assert out.strip() == "False"
