@@ -100,7 +100,9 @@ class _Pair:
     help = "bond with a device (passkey prompt) and assign it to a patient pseudonym"
 
     def configure(self, parser: argparse.ArgumentParser) -> None:
-        from device_drivers.ble.tools import default_store_path
+        # Not device_drivers.ble.tools: building the parser for ``gateway run`` must not
+        # import the pairing agent and scanner (bleak, dbus-fast) into the gateway.
+        from device_drivers.ble.pairings import default_store_path
         from vitals.readings import ReadingKind
 
         parser.add_argument("address", help="device address, e.g. C0:FF:EE:00:00:02")

@@ -25,6 +25,11 @@ class Pairing:
     paired_at: str = ""
 
 
+def default_store_path() -> Path:
+    """Where ``homerpm gateway pair`` records pairings unless told otherwise."""
+    return Path("/var/lib/homerpm/pairings.json")
+
+
 class PairingStore:
     def __init__(self, path: Path) -> None:
         self.path = path

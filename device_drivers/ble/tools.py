@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from pathlib import Path
 
 from device_drivers.ble.agent import PairingAgent, PasskeyProvider
 from device_drivers.ble.bleak_transport import BleakTransport
@@ -88,7 +87,3 @@ async def pair_device(
             info = await read_device_info(conn)
     name = " ".join(x for x in (info.manufacturer, info.model) if x) or adv.name
     return store.put(Pairing(address, patient, found_kind, name, bonded=bond))
-
-
-def default_store_path() -> Path:
-    return Path("/var/lib/homerpm/pairings.json")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,22 @@ def test_run_with_invalid_config_exits_2_naming_the_key(
     config.write_text('gateway_id = "gw-s"\n[outbox]\nwindow = 0\n')
     assert run_cli(["run", "--config", str(config)]) == 2
     assert "outbox.window" in capsys.readouterr().err
+
+
+def test_pair_store_defaults_to_the_state_directory() -> None:
+    parser = argparse.ArgumentParser()
+    command.configure(parser)
+    args = parser.parse_args(["pair", "C0:FF:EE:00:00:02", "--patient", "p-1"])
+    assert args.store == Path("/var/lib/homerpm/pairings.json")
+
+
+def test_gateway_run_parser_leaves_the_pairing_tools_unimported() -> None:
+    """``homerpm gateway run`` builds every gateway subcommand's parser; the pair command's
+    must not import the scanner and BlueZ pairing agent into the gateway's memory."""
+    code = ("import sys; from vitals.cli import build_parser, _commands; "
+            "build_parser(_commands(only='gateway')); "
+            "print(sorted(m for m in ('device_drivers.ble.tools', 'device_drivers.ble.agent') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2]).stdout
+    assert out.strip() == "[]"
