@@ -17,6 +17,7 @@ from cloud_api.ingest.config import BrokerAddress, IngestConfig, parse_broker_ur
 from cloud_api.ingest.series import SeriesSink
 from cloud_api.ingest.settings import add_batch_flags, add_tsdb_flags, describe, tsdb_config_from
 from cloud_api.ingest.sinks import ReadingSink, SqlStore
+from cloud_api.ingest.trace import WriteTrace
 from cloud_api.ingest.worker import IngestWorker, retire, run_until_stopped
 from cloud_api.settings import CloudSettings
 from cloud_api.tsdb import StoreConfigError, TsdbConfig, open_store
@@ -42,6 +43,9 @@ class IngestCommand:
                             help="broker keeps our session this long while we are away")
         parser.add_argument("--retire", action="store_true",
                             help="delete this worker's broker session and exit (scale-in)")
+        parser.add_argument("--trace-writes", metavar="FILE", default=None,
+                            help="append one JSON line per flush: receive, durable-write and "
+                                 "ack times with the msg_ids (latency analysis; off by default)")
         add_batch_flags(parser)
         add_tsdb_flags(parser)
 
@@ -67,7 +71,8 @@ class IngestCommand:
             return 2
         tune_gc()
         try:
-            asyncio.run(_serve(config, url, tsdb_config, settings.migrate_on_start))
+            asyncio.run(_serve(config, url, tsdb_config, settings.migrate_on_start,
+                               args.trace_writes))
         except (StoreConfigError, ExceptionGroup) as exc:
             fatal = _config_error(exc)
             if fatal is None:
@@ -92,7 +97,8 @@ def _config_error(exc: BaseException) -> StoreConfigError | None:
 
 
 async def _serve(
-    config: IngestConfig, url: str, tsdb_config: TsdbConfig | None, migrate: bool
+    config: IngestConfig, url: str, tsdb_config: TsdbConfig | None, migrate: bool,
+    trace_path: str | None = None,
 ) -> None:
     engine = make_engine(url)
     try:
@@ -108,7 +114,12 @@ async def _serve(
                 loop.add_signal_handler(sig, stop.set)
             log.info("ingest worker %s starting (db %s, time series %s)", config.worker_id,
                      engine.url.render_as_string(hide_password=True), describe(tsdb_config))
-            await run_until_stopped(IngestWorker(config, sink, archive), stop)
+            trace = None if trace_path is None else WriteTrace(trace_path, config.worker_id)
+            try:
+                await run_until_stopped(IngestWorker(config, sink, archive, trace), stop)
+            finally:
+                if trace is not None:
+                    trace.close()
         finally:
             if series is not None:
                 await series.aclose()
