@@ -14,6 +14,7 @@ from cloud_api.db.engine import make_engine
 from cloud_api.db.migrate import upgrade
 from cloud_api.gc_tuning import tune_gc
 from cloud_api.ingest.config import BrokerAddress, IngestConfig, parse_broker_url
+from cloud_api.ingest.directory import CachedDirectory
 from cloud_api.ingest.series import SeriesSink
 from cloud_api.ingest.settings import add_batch_flags, add_tsdb_flags, describe, tsdb_config_from
 from cloud_api.ingest.sinks import ReadingSink, SqlStore
@@ -105,9 +106,11 @@ async def _serve(
         if migrate:
             await asyncio.to_thread(upgrade, engine)
         archive = SqlStore(engine)
+        directory = CachedDirectory(archive, config.directory_ttl_s)  # worker + status path
         series = None if tsdb_config is None else await open_store(tsdb_config)
         try:
-            sink: ReadingSink = archive if series is None else SeriesSink(archive, series)
+            sink: ReadingSink = (archive if series is None
+                                 else SeriesSink(archive, series, directory=directory))
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -116,7 +119,7 @@ async def _serve(
                      engine.url.render_as_string(hide_password=True), describe(tsdb_config))
             trace = None if trace_path is None else WriteTrace(trace_path, config.worker_id)
             try:
-                await run_until_stopped(IngestWorker(config, sink, archive, trace), stop)
+                await run_until_stopped(IngestWorker(config, sink, directory, trace), stop)
             finally:
                 if trace is not None:
                     trace.close()

@@ -20,6 +20,7 @@ strip, in a thread; strips are a few per patient per day).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -59,13 +60,15 @@ class SeriesSink:
     """Write each batch to ``series`` (points) and ``archive`` (system of record)."""
 
     def __init__(self, archive: ReadingSink, series: tsdb.TimeSeriesStore,
-                 *, analyze_ecg: bool = True) -> None:
+                 *, analyze_ecg: bool = True, directory: CachedDirectory | None = None) -> None:
         self.archive = archive
         self.series = series
         self.analyze_ecg = analyze_ecg
-        # The archive doubles as the gateway directory (SqlStore): cached, as in the worker.
-        self._directory = (CachedDirectory(cast(GatewayDirectory, archive), DIRECTORY_TTL_S)
-                           if callable(getattr(archive, "assignment", None)) else None)
+        # The archive doubles as the gateway directory (SqlStore): cached — by the worker's
+        # own cache when given (one look-up serves the status path and the readings' path).
+        self._directory = directory or (
+            CachedDirectory(cast(GatewayDirectory, archive), DIRECTORY_TTL_S)
+            if callable(getattr(archive, "assignment", None)) else None)
 
     async def write(self, batch: IngestBatch) -> WriteResult:
         return await self.write_many([batch])
@@ -93,6 +96,8 @@ class SeriesSink:
         if self._directory is None:
             return
         points: list[tsdb.SeriesPoint] = []
+        with contextlib.suppress(StoreUnavailable):  # each look-up below says so if so
+            await self._directory.prefetch([s.gateway for s in statuses])
         for status in statuses:
             try:
                 assignment = await self._directory.assignment(status.gateway)

@@ -87,6 +87,17 @@ class SqlStore:
         with self._sessions() as db:
             return gateway_assignment(db, gateway_id)
 
+    async def assignments_for(self, gateway_ids: Sequence[str]) -> dict[str, GatewayAssignment]:
+        """Several look-ups in one session and one thread hop (the registered ones only)."""
+        def _lookup() -> dict[str, GatewayAssignment]:
+            with self._sessions() as db:
+                found = (gateway_assignment(db, g) for g in gateway_ids)
+                return {a.gateway_id: a for a in found if a is not None}
+        try:
+            return await asyncio.to_thread(_lookup)
+        except Exception as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
     async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
         await self.write_statuses([status], received_at)
 

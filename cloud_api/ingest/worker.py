@@ -30,7 +30,7 @@ from cloud_api.ingest.handler import GatewayDirectory, handle
 from cloud_api.ingest.sinks import BatchRejected, ReadingSink, StatusSink, StoreUnavailable
 from cloud_api.ingest.trace import WriteTrace
 from vitals.readings import now_utc
-from vitals.status import GatewayStatus
+from vitals.status import GatewayState, GatewayStatus
 from vitals.topics import TopicError, TopicKind, parse, topic
 from vitals.wire import Ack, StatusMessage, WireError, decode, encode
 
@@ -121,7 +121,9 @@ class IngestWorker:
         self.config = config
         self.sink = sink
         self.trace = trace  # --trace-writes: per flush, when it was received/written/acked
-        self.directory = CachedDirectory(directory, config.directory_ttl_s)
+        # A CachedDirectory given is shared (main.py hands the SeriesSink's status path the same).
+        self.directory = (directory if isinstance(directory, CachedDirectory)
+                          else CachedDirectory(directory, config.directory_ttl_s))
         self.connected = asyncio.Event()  # set while subscribed (tests and health wait on it)
         self.stats = WorkerStats()
         self._pending = _Pending()
@@ -305,6 +307,13 @@ class IngestWorker:
             good.append(message.status)
         if letters:
             await self.sink.write(IngestBatch(received_at, None, dead_letters=tuple(letters)))
+        # A gateway says it is online before it sends readings: look the lot up now, in
+        # one call, so their first readings find them cached instead of queueing one
+        # look-up each in the receive loop (docs/performance.md "Session 4").
+        online = [s.gateway for s in good if s.state is GatewayState.ONLINE]
+        if online:
+            with contextlib.suppress(StoreUnavailable):
+                await self.directory.prefetch(online)
         if good and isinstance(self.sink, StatusSink):
             await self.sink.write_statuses(good, received_at)
 

@@ -115,3 +115,9 @@ def decode_status(raw: bytes) -> GatewayStatus:
     message = decode(raw)
     assert isinstance(message, StatusMessage)
     return message.status
+
+
+async def test_assignments_for_finds_the_registered_in_one_call(engine: Engine) -> None:
+    found = await SqlStore(engine).assignments_for([GW, "gw-nobody", "gw-other"])
+    assert set(found) == {GW, "gw-other"}
+    assert "demo-patient-1" in found[GW].patients
