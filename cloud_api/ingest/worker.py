@@ -109,9 +109,10 @@ class WorkerStats:
 class IngestWorker:
     """Receive → handle → batch (size or time) → one durable write → e2e acks → PUBACKs.
 
-    Two tasks per connection: the receiver decodes messages into the pending batch while
-    the flusher writes the previous one (one write in flight). The broker's in-flight
-    window (Receive Maximum) is the back-pressure: when we stop acking, it stops sending.
+    Three tasks per connection: the receiver decodes messages into the pending batch while
+    the flusher writes the previous one (one write in flight, its acks going out beside the
+    next write), and the status task stores gateway statuses. The broker's in-flight window
+    (Receive Maximum) is the back-pressure: when we stop acking, it stops sending.
     """
 
     def __init__(
