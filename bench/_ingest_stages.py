@@ -11,6 +11,7 @@ second publish is matched with the flush that absorbed it).
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,7 @@ class Written:
     written: float  # the flush's durable write returned
     started: float  # the flush began
     received: float  # the worker handled the message that carried the reading
-    acked: float  # the flush's e2e acks were out
+    acked: float  # the flush's e2e acks were out (NaN: cut short by the worker's shutdown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,8 @@ def load(timings: Sequence[ReadingTiming], traces: Sequence[Path]) -> Stages:
                 messages += 1
                 for msg_id in ids:
                     writes.setdefault(msg_id, []).append(
-                        Written(flush.written, flush.started, received, flush.acked))
+                        Written(flush.written, flush.started, received,
+                                float("nan") if flush.acked is None else flush.acked))
     for found in writes.values():
         found.sort(key=lambda w: w.written)
     first: list[list[float]] = []
@@ -89,9 +91,9 @@ def load(timings: Sequence[ReadingTiming], traces: Sequence[Path]) -> Stages:
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    if not values:
+    ordered = sorted(v for v in values if not math.isnan(v))
+    if not ordered:
         return float("nan")
-    ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
@@ -100,7 +102,7 @@ def table(stages: Stages) -> str:
     for i, name in enumerate(STAGES):
         v = stages.column(i)
         lines.append(f"{name:<32} {percentile(v, .5):8.1f} {percentile(v, .9):8.1f} "
-                     f"{percentile(v, .99):8.1f} {max(v, default=float('nan')):8.1f}")
+                     f"{percentile(v, .99):8.1f} {percentile(v, 1.0):8.1f}")
     for label, replay in (("first deliveries", False), ("replayed duplicates", True)):
         v = stages.column(PUBLISH_TO_WRITE, replay)
         lines.append(f"publish → durable write, {label} ({len(v)}): p50 "

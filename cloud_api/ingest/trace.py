@@ -7,10 +7,12 @@ One JSON line per flush, appended::
 
 ``started``: the flush began (its batch window closed); ``written``: the durable write
 returned (time series and archive transaction committed — what makes an ack allowed);
-``acked``: the e2e acks were published; per message its receive time and the msg_ids it
-carried (its ack ids: stored, duplicates and dead letters alike). Times are ``time.time()``
-so they compare with other processes on the same host: ``bench.ingest`` joins them with
-the fleet's publish times to report publish → durable write per reading.
+``acked``: the e2e acks were published and the messages PUBACKed (``null`` when that was cut
+short — the worker stopping, the connection dropping — after the write); per message its
+receive time and the msg_ids it carried (its ack ids: stored, duplicates and dead letters
+alike). Times are ``time.time()`` so they compare with other processes on the same host:
+``bench.ingest`` joins them with the fleet's publish times to report publish → durable
+write per reading.
 
 Off by default. The line is written from the event loop into a buffered file (≈ 30 bytes
 a reading), flushed when the buffer fills and at exit.
@@ -33,7 +35,7 @@ class WriteTrace:
             "a", encoding="utf-8", buffering=1 << 16)
 
     def record(self, messages: Sequence[tuple[float, Sequence[str]]], started: float,
-               written: float, acked: float) -> None:
+               written: float, acked: float | None) -> None:
         self._file.write(json.dumps({
             "worker": self.worker_id, "started": started, "written": written, "acked": acked,
             "messages": [[received, list(ids)] for received, ids in messages],
@@ -48,7 +50,7 @@ class TracedFlush:
     worker: str
     started: float
     written: float
-    acked: float
+    acked: float | None  # None: the acks were cut short (the worker stopped, the link dropped)
     messages: list[tuple[float, list[str]]]  # (received, msg_ids) per message
 
 

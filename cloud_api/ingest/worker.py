@@ -236,13 +236,18 @@ class IngestWorker:
     async def _ack(self, client: ManualAckClient, items: Sequence[_Received],
                    groups: Sequence[IngestBatch], started: float, written: float) -> None:
         """After the durable write of ``items``: e2e ack per gateway, then PUBACK per message."""
-        acks = [self._send_ack(client, g) for g in groups if g.gateway and g.ack_ids]
-        await asyncio.gather(*acks)
-        for item in items:
-            client.ack(item.message)
-        if self.trace is not None:
-            self.trace.record([(i.batch.received_at.timestamp(), i.batch.ack_ids) for i in items],
-                              started, written, time.time())
+        acked: float | None = None
+        try:
+            acks = [self._send_ack(client, g) for g in groups if g.gateway and g.ack_ids]
+            await asyncio.gather(*acks)
+            for item in items:
+                client.ack(item.message)
+            acked = time.time()
+        finally:  # the write happened even if the acks were cut short (shutdown, lost link)
+            if self.trace is not None:
+                self.trace.record(
+                    [(i.batch.received_at.timestamp(), i.batch.ack_ids) for i in items],
+                    started, written, acked)
 
     async def _write(self, items: Sequence[_Received]) -> list[IngestBatch]:
         """One write for all ``items`` (retried in place while the store is unavailable);
