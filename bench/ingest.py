@@ -6,9 +6,15 @@ over ``--fleet-processes`` processes) → a private mosquitto → N ingest worke
 and the time-series store (a private InfluxDB 1.6.7, or the embedded SQLite store).
 
 Reports sustained readings/s (unique readings / time from the first capture to the last e2e
-ack), p50/p99 capture→e2e-ack latency (an upper bound of publish-to-durable-write), readings
-per worker CPU-second (utime+stime of the worker processes from /proc), the exact loss count
-(deterministic msg_ids vs. what both stores hold) and the replayed duplicates absorbed.
+ack), p50/p99 **publish → durable write** (``p50_ms``/``p99_ms``: from the gateway drainer's
+MQTT publish of the batch holding a reading to the return of the worker's durable write that
+stored it — time series and archive transaction; the fleet's stamps joined by msg_id with
+the workers' ``--trace-writes`` lines, all ``time.time()`` on this host; replayed duplicates
+included, matched with the write that absorbed them), p50/p99 capture → e2e ack back at the
+gateway (``capture_to_ack_*``, what ``p50_ms``/``p99_ms`` meant before 2026-11-26), a
+per-stage table, readings per worker CPU-second (utime+stime of the worker processes from
+/proc), the exact loss count (deterministic msg_ids vs. what both stores hold) and the
+replayed duplicates absorbed.
 
 CPU is reported per component so the generator's cost is never mistaken for the ingest
 tier's: ``worker_cpu_s`` (the N workers), ``broker_cpu_s`` (mosquitto), ``influxd_cpu_s``,
@@ -23,8 +29,8 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -34,12 +40,21 @@ from pathlib import Path
 import aiomqtt
 from sqlalchemy import func, select
 
+from bench import _ingest_stages
+from bench._ingest_stages import percentile
 from cloud_api.db.engine import make_engine
 from cloud_api.db.models import Organization, ReadingRow
 from cloud_api.tsdb.config import InfluxConfig
 from cloud_api.tsdb.influx_v1 import InfluxV1Store
 from cloud_api.tsdb.sqlite_store import SqliteStore
-from firmware_sim.fleet import FleetSpec, expected_ids, gateway_id, provision, readings_for
+from firmware_sim.fleet import (
+    FleetSpec,
+    ReadingTiming,
+    expected_ids,
+    gateway_id,
+    provision,
+    readings_for,
+)
 from firmware_sim.services import Influxd, ManagedProcess, Mosquitto, spawn
 from vitals.topics import TopicKind, topic
 from vitals.wire import ReadingsBatch, encode
@@ -64,10 +79,11 @@ def load_avg() -> float:
 
 
 def start_worker(i: int, broker: Mosquitto, db_url: str, tsdb: list[str],
-                 workdir: Path) -> ManagedProcess:
+                 workdir: Path, trace: bool = False) -> ManagedProcess:
+    traced = ["--trace-writes", str(workdir / f"trace-{i}.jsonl")] if trace else []
     proc = spawn(f"ingest-{i}", [
         sys.executable, "-m", "cloud_api.ingest", "-v", "--id", f"ingest-{i}",
-        "--broker", f"mqtt://{broker.host}:{broker.port}", "--db", db_url, *tsdb,
+        "--broker", f"mqtt://{broker.host}:{broker.port}", "--db", db_url, *tsdb, *traced,
     ], workdir, env={"PYTHONPATH": str(REPO)})
     deadline = time.monotonic() + 60
     while "subscribed" not in proc.log():
@@ -76,13 +92,6 @@ def start_worker(i: int, broker: Mosquitto, db_url: str, tsdb: list[str],
             raise RuntimeError(f"worker ingest-{i} did not start:\n{proc.log()}")
         time.sleep(0.1)
     return proc
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def count_series(args: argparse.Namespace, influx: Influxd | None, ts_path: Path,
@@ -155,7 +164,7 @@ def run(args: argparse.Namespace) -> dict[str, float | int | str]:
                      for k in range(args.fleet_processes)]
             for spec in specs:
                 provision(db_url, spec)
-            workers = [start_worker(i, broker, db_url, tsdb, root)
+            workers = [start_worker(i, broker, db_url, tsdb, root, trace=args.mode == "fleet")
                        for i in range(args.workers)]
             if args.mode == "drain":
                 return drain(args, broker, workers, specs, db_url, tsdb, root, influx, ts_path)
@@ -171,7 +180,7 @@ def run(args: argparse.Namespace) -> dict[str, float | int | str]:
                     "--first", str(spec.first), "--replay", str(args.replay),
                     "--rate", str(args.rate / args.fleet_processes),
                     "--workdir", str(root / f"fleet-{k}"),
-                    "--latency-out", str(root / f"latency-{k}.json"),
+                    "--latency-out", str(root / f"timings-{k}.json"),
                     "--timeout", str(args.timeout), "--batch-max-items", str(args.per_message),
                 ], root, env={"PYTHONPATH": str(REPO)}))
             for fleet in fleets:
@@ -183,8 +192,19 @@ def run(args: argparse.Namespace) -> dict[str, float | int | str]:
             broker_cpu = service_cpu(broker) - services0[0]
             influx_cpu = service_cpu(influx) - services0[1]
             results = [json.loads(f.log().strip().splitlines()[-1]) for f in fleets]
-            latencies = [x for k in range(len(fleets))
-                         for x in json.loads((root / f"latency-{k}.json").read_text())]
+            for w in workers:
+                w.stop()  # the write traces are complete once the workers have exited
+            timings = [ReadingTiming(*t) for k in range(len(fleets))
+                       for t in json.loads((root / f"timings-{k}.json").read_text())]
+            stages = _ingest_stages.load(
+                timings, [root / f"trace-{i}.jsonl" for i in range(args.workers)])
+            print(_ingest_stages.table(stages))
+            if args.keep_traces:
+                args.keep_traces.mkdir(parents=True, exist_ok=True)
+                for f in [*root.glob("timings-*"), *root.glob("trace-*"), *root.glob("*.log")]:
+                    shutil.copy(f, args.keep_traces)
+            to_write = stages.column(_ingest_stages.PUBLISH_TO_WRITE)
+            to_ack = stages.column(_ingest_stages.CAPTURE_TO_ACK)
             expected = set().union(*(expected_ids(s) for s in specs))
             engine = make_engine(db_url)
             with engine.connect() as conn:
@@ -201,9 +221,12 @@ def run(args: argparse.Namespace) -> dict[str, float | int | str]:
                 "archive": "sqlite", "readings": len(expected),
                 "readings_per_s": round(len(expected) / fleet_s, 1),
                 "wall_s": round(elapsed, 2),
-                "p50_ms": round(percentile(latencies, 0.50), 1),
-                "p99_ms": round(percentile(latencies, 0.99), 1),
-                "mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
+                "p50_ms": round(percentile(to_write, 0.50), 1),
+                "p99_ms": round(percentile(to_write, 0.99), 1),
+                "max_ms": round(max(to_write, default=float("nan")), 1),
+                "capture_to_ack_p50_ms": round(percentile(to_ack, 0.50), 1),
+                "capture_to_ack_p99_ms": round(percentile(to_ack, 0.99), 1),
+                "latency_unmatched": stages.unmatched,
                 "readings_per_worker_cpu_s": round((len(expected) + replayed) / cpu, 1),
                 "per_message": args.per_message,
                 "worker_cpu_s": round(cpu, 2),
@@ -289,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="readings per MQTT message: the fleet gateways' Drainer batch size "
                              "(gateway default 200, wire v1 max 1000), or the preload's in drain")
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--keep-traces", type=Path, default=None, metavar="DIR",
+                        help="copy the fleet timings, worker write traces and logs here")
     args = parser.parse_args(argv)
     if args.quick:
         args.gateways, args.readings_per_gateway, args.timeout = 20, 500, 45.0

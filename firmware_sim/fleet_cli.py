@@ -39,7 +39,8 @@ class FleetCommand:
                                  "(the gateway's default 200; wire v1 allows up to 1000)")
         parser.add_argument("--timeout", type=float, default=600.0, metavar="S")
         parser.add_argument("--latency-out", type=Path, default=None, metavar="FILE",
-                            help="write capture→ack latencies (ms) as a JSON list")
+                            help="write each capture's timings (firmware_sim.fleet.ReadingTiming:"
+                                 " msg_id, replay, then time.time() stamps) as JSON lists")
 
     def run(self, args: argparse.Namespace) -> int:
         url = urlsplit(args.broker)
@@ -62,7 +63,7 @@ class FleetCommand:
         with tempfile.TemporaryDirectory(prefix="homerpm-fleet-") as tmp:
             result = asyncio.run(run_fleet(spec, args.workdir or Path(tmp), args.timeout))
         if args.latency_out:
-            args.latency_out.write_text(json.dumps([round(x, 2) for x in result.latencies_ms]))
+            args.latency_out.write_text(json.dumps(result.timings))
         print(json.dumps({
             "gateways": spec.gateways, "expected": spec.gateways * spec.readings_per_gateway,
             "captured": result.captured, "acked": result.acked, "replayed": result.replayed,

@@ -9,9 +9,12 @@ before dead-lettering anything (see ``IngestWorker._handle``).
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Sequence
 
 from cloud_api.db.directory import GatewayAssignment
 from cloud_api.ingest.handler import GatewayDirectory
+
+BatchLookup = Callable[[Sequence[str]], Awaitable[dict[str, GatewayAssignment]]]
 
 
 class CachedDirectory:
@@ -31,6 +34,23 @@ class CachedDirectory:
         else:
             self._cache[gateway_id] = (now, found)
         return found
+
+    async def prefetch(self, gateway_ids: Sequence[str]) -> None:
+        """Look up the gateways not cached now, in one call when the directory can
+        (``SqlStore.assignments_for``): a fleet connecting must not cost one look-up per
+        gateway on the readings' path later."""
+        now = time.monotonic()
+        missing = [g for g in dict.fromkeys(gateway_ids)
+                   if (hit := self._cache.get(g)) is None or now - hit[0] >= self.ttl_s]
+        if not missing:
+            return
+        many: BatchLookup | None = getattr(self.directory, "assignments_for", None)
+        if many is None:
+            for gateway_id in missing:
+                await self.assignment(gateway_id)
+            return
+        for gateway_id, found in (await many(missing)).items():
+            self._cache[gateway_id] = (now, found)
 
     def forget(self, gateway_id: str | None) -> bool:
         """Drop a cached entry; True if there was one (so asking again may change the answer)."""

@@ -14,9 +14,11 @@ from cloud_api.db.engine import make_engine
 from cloud_api.db.migrate import upgrade
 from cloud_api.gc_tuning import tune_gc
 from cloud_api.ingest.config import BrokerAddress, IngestConfig, parse_broker_url
+from cloud_api.ingest.directory import CachedDirectory
 from cloud_api.ingest.series import SeriesSink
 from cloud_api.ingest.settings import add_batch_flags, add_tsdb_flags, describe, tsdb_config_from
 from cloud_api.ingest.sinks import ReadingSink, SqlStore
+from cloud_api.ingest.trace import WriteTrace
 from cloud_api.ingest.worker import IngestWorker, retire, run_until_stopped
 from cloud_api.settings import CloudSettings
 from cloud_api.tsdb import StoreConfigError, TsdbConfig, open_store
@@ -42,6 +44,9 @@ class IngestCommand:
                             help="broker keeps our session this long while we are away")
         parser.add_argument("--retire", action="store_true",
                             help="delete this worker's broker session and exit (scale-in)")
+        parser.add_argument("--trace-writes", metavar="FILE", default=None,
+                            help="append one JSON line per flush: receive, durable-write and "
+                                 "ack times with the msg_ids (latency analysis; off by default)")
         add_batch_flags(parser)
         add_tsdb_flags(parser)
 
@@ -67,7 +72,8 @@ class IngestCommand:
             return 2
         tune_gc()
         try:
-            asyncio.run(_serve(config, url, tsdb_config, settings.migrate_on_start))
+            asyncio.run(_serve(config, url, tsdb_config, settings.migrate_on_start,
+                               args.trace_writes))
         except (StoreConfigError, ExceptionGroup) as exc:
             fatal = _config_error(exc)
             if fatal is None:
@@ -92,23 +98,31 @@ def _config_error(exc: BaseException) -> StoreConfigError | None:
 
 
 async def _serve(
-    config: IngestConfig, url: str, tsdb_config: TsdbConfig | None, migrate: bool
+    config: IngestConfig, url: str, tsdb_config: TsdbConfig | None, migrate: bool,
+    trace_path: str | None = None,
 ) -> None:
     engine = make_engine(url)
     try:
         if migrate:
             await asyncio.to_thread(upgrade, engine)
         archive = SqlStore(engine)
+        directory = CachedDirectory(archive, config.directory_ttl_s)  # worker + status path
         series = None if tsdb_config is None else await open_store(tsdb_config)
         try:
-            sink: ReadingSink = archive if series is None else SeriesSink(archive, series)
+            sink: ReadingSink = (archive if series is None
+                                 else SeriesSink(archive, series, directory=directory))
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
             log.info("ingest worker %s starting (db %s, time series %s)", config.worker_id,
                      engine.url.render_as_string(hide_password=True), describe(tsdb_config))
-            await run_until_stopped(IngestWorker(config, sink, archive), stop)
+            trace = None if trace_path is None else WriteTrace(trace_path, config.worker_id)
+            try:
+                await run_until_stopped(IngestWorker(config, sink, directory, trace), stop)
+            finally:
+                if trace is not None:
+                    trace.close()
         finally:
             if series is not None:
                 await series.aclose()

@@ -20,6 +20,7 @@ strip, in a thread; strips are a few per patient per day).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -59,13 +60,15 @@ class SeriesSink:
     """Write each batch to ``series`` (points) and ``archive`` (system of record)."""
 
     def __init__(self, archive: ReadingSink, series: tsdb.TimeSeriesStore,
-                 *, analyze_ecg: bool = True) -> None:
+                 *, analyze_ecg: bool = True, directory: CachedDirectory | None = None) -> None:
         self.archive = archive
         self.series = series
         self.analyze_ecg = analyze_ecg
-        # The archive doubles as the gateway directory (SqlStore): cached, as in the worker.
-        self._directory = (CachedDirectory(cast(GatewayDirectory, archive), DIRECTORY_TTL_S)
-                           if callable(getattr(archive, "assignment", None)) else None)
+        # The archive doubles as the gateway directory (SqlStore): cached — by the worker's
+        # own cache when given (one look-up serves the status path and the readings' path).
+        self._directory = directory or (
+            CachedDirectory(cast(GatewayDirectory, archive), DIRECTORY_TTL_S)
+            if callable(getattr(archive, "assignment", None)) else None)
 
     async def write(self, batch: IngestBatch) -> WriteResult:
         return await self.write_many([batch])
@@ -75,25 +78,45 @@ class SeriesSink:
         return await self.archive.write_many(batches)
 
     async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
+        await self.write_statuses([status], received_at)
+
+    async def write_statuses(self, statuses: Sequence[GatewayStatus],
+                             received_at: datetime) -> None:
         """Presence goes to the archive (the source of truth the alert rule and the fleet API
-        read), then a ``gw_health`` point to the time series, tagged with the tenant the
-        archive's gateway directory names. A health point is a trend, not a record: if it
-        cannot be written it is logged and dropped, never holding up presence."""
-        forward = getattr(self.archive, "write_status", None)
-        if forward is not None:
-            await forward(status, received_at)
+        read), then ``gw_health`` points to the time series (one write), tagged with the
+        tenant the archive's gateway directory names. A health point is a trend, not a
+        record: if it cannot be written it is logged and dropped, never holding up presence."""
+        many = getattr(self.archive, "write_statuses", None)
+        one = getattr(self.archive, "write_status", None)
+        if many is not None:
+            await many(statuses, received_at)
+        elif one is not None:
+            for status in statuses:
+                await one(status, received_at)
         if self._directory is None:
             return
+        points: list[tsdb.SeriesPoint] = []
+        with contextlib.suppress(StoreUnavailable):  # each look-up below says so if so
+            await self._directory.prefetch([s.gateway for s in statuses])
+        for status in statuses:
+            try:
+                assignment = await self._directory.assignment(status.gateway)
+            except StoreUnavailable as exc:
+                log.warning("gw_health point of %s dropped: %s", status.gateway, exc)
+                continue
+            if assignment is not None:  # unregistered: never guess a tenant tag
+                points.append(gw_health_point(status, tenant_of(assignment)))
+        if not points:
+            return
         try:
-            assignment = await self._directory.assignment(status.gateway)
-            if assignment is None:  # unregistered: never guess a tenant tag
-                return
-            result = await self.series.write([gw_health_point(status, tenant_of(assignment))])
-        except (StoreUnavailable, tsdb.StoreUnavailable) as exc:
-            log.warning("gw_health point of %s dropped: %s", status.gateway, exc)
+            result = await self.series.write(points)
+        except tsdb.StoreUnavailable as exc:
+            for point in points:
+                log.warning("gw_health point of %s dropped: %s", point.tags.get("gw"), exc)
             return
         for rejected in result.rejected:
-            log.warning("gw_health point of %s rejected: %s", status.gateway, rejected.reason)
+            log.warning("gw_health point of %s rejected: %s", rejected.point.tags.get("gw"),
+                        rejected.reason)
 
     async def _write_series(self, batches: Sequence[IngestBatch]) -> list[IngestBatch]:
         points: list[tsdb.SeriesPoint] = []

@@ -54,6 +54,11 @@ class StatusSink(Protocol):
         """Keep the gateway's latest presence (for the cloud rules)."""
         ...
 
+    async def write_statuses(self, statuses: Sequence[GatewayStatus],
+                             received_at: datetime) -> None:
+        """``write_status`` for each, in order, in one write (a fleet reconnecting)."""
+        ...
+
 
 def record_gateway_alerts(db: Session, alerts: Sequence[Alert], gateway: str,
                           received_at: datetime) -> None:
@@ -82,15 +87,35 @@ class SqlStore:
         with self._sessions() as db:
             return gateway_assignment(db, gateway_id)
 
+    async def assignments_for(self, gateway_ids: Sequence[str]) -> dict[str, GatewayAssignment]:
+        """Several look-ups in one session and one thread hop (the registered ones only)."""
+        def _lookup() -> dict[str, GatewayAssignment]:
+            with self._sessions() as db:
+                found = (gateway_assignment(db, g) for g in gateway_ids)
+                return {a.gateway_id: a for a in found if a is not None}
+        try:
+            return await asyncio.to_thread(_lookup)
+        except Exception as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
     async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
+        await self.write_statuses([status], received_at)
+
+    async def write_statuses(self, statuses: Sequence[GatewayStatus],
+                             received_at: datetime) -> None:
         from cloud_api.alerting.presence import record_status
 
         def _write() -> None:
             with self._sessions.begin() as db:
-                record_status(db, status, received_at)
+                for status in statuses:
+                    record_status(db, status, received_at)
+                    db.flush()  # the next status of the same gateway must see this one
         try:
             await asyncio.to_thread(_write)
         except IntegrityError:  # an unregistered gateway: nothing to watch
+            if len(statuses) > 1:  # keep the others: one by one
+                for status in statuses:
+                    await self.write_statuses([status], received_at)
             return
         except Exception as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc

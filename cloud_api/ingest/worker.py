@@ -28,11 +28,14 @@ from cloud_api.ingest.config import IngestConfig
 from cloud_api.ingest.directory import CachedDirectory
 from cloud_api.ingest.handler import GatewayDirectory, handle
 from cloud_api.ingest.sinks import BatchRejected, ReadingSink, StatusSink, StoreUnavailable
+from cloud_api.ingest.trace import WriteTrace
 from vitals.readings import now_utc
+from vitals.status import GatewayState, GatewayStatus
 from vitals.topics import TopicError, TopicKind, parse, topic
 from vitals.wire import Ack, StatusMessage, WireError, decode, encode
 
 log = logging.getLogger(__name__)
+STATUS_BATCH = 500  # statuses per presence write at most
 
 
 def _connect_properties(session_expiry_s: int, receive_maximum: int) -> Properties:
@@ -106,17 +109,22 @@ class WorkerStats:
 class IngestWorker:
     """Receive → handle → batch (size or time) → one durable write → e2e acks → PUBACKs.
 
-    Two tasks per connection: the receiver decodes messages into the pending batch while
-    the flusher writes the previous one (one write in flight). The broker's in-flight
-    window (Receive Maximum) is the back-pressure: when we stop acking, it stops sending.
+    Three tasks per connection: the receiver decodes messages into the pending batch while
+    the flusher writes the previous one (one write in flight, its acks going out beside the
+    next write), and the status task stores gateway statuses. The broker's in-flight window
+    (Receive Maximum) is the back-pressure: when we stop acking, it stops sending.
     """
 
     def __init__(
-        self, config: IngestConfig, sink: ReadingSink, directory: GatewayDirectory
+        self, config: IngestConfig, sink: ReadingSink, directory: GatewayDirectory,
+        trace: WriteTrace | None = None,
     ) -> None:
         self.config = config
         self.sink = sink
-        self.directory = CachedDirectory(directory, config.directory_ttl_s)
+        self.trace = trace  # --trace-writes: per flush, when it was received/written/acked
+        # A CachedDirectory given is shared (main.py hands the SeriesSink's status path the same).
+        self.directory = (directory if isinstance(directory, CachedDirectory)
+                          else CachedDirectory(directory, config.directory_ttl_s))
         self.connected = asyncio.Event()  # set while subscribed (tests and health wait on it)
         self.stats = WorkerStats()
         self._pending = _Pending()
@@ -154,19 +162,26 @@ class IngestWorker:
             self._nonempty.clear()
             self._full.clear()
             self.connected.set()
+            # Bounded by Receive Maximum: a status is PUBACKed only once stored.
+            statuses: asyncio.Queue[tuple[aiomqtt.Message, bytes]] = asyncio.Queue()
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(self._receive(client))
-                tasks.create_task(self._flush_loop(client))
+                tasks.create_task(self._receive(client, statuses))
+                tasks.create_task(self._flush_loop(client, tasks))
+                tasks.create_task(self._status_loop(client, statuses))
 
-    async def _receive(self, client: ManualAckClient) -> None:
+    async def _receive(self, client: ManualAckClient,
+                       statuses: asyncio.Queue[tuple[aiomqtt.Message, bytes]]) -> None:
         async for message in client.messages:
             payload = message.payload if isinstance(message.payload, bytes) else (
                 str(message.payload or "").encode()
             )
             if str(message.topic).endswith("/status"):
-                # Presence for the cloud rules: stored at once, never batched with readings.
-                await self._status(str(message.topic), payload)
-                client.ack(message)
+                # Presence for the cloud rules: stored at once by its own task, never
+                # batched with readings — and never in their way: a status write (archive
+                # transaction + a gw_health point) takes ~10 ms, and every worker gets every
+                # gateway's status, so a fleet (re)connecting used to stall readings here
+                # for 0.4–0.6 s per 40 gateways (docs/performance.md "Session 4").
+                statuses.put_nowait((message, payload))
                 continue
             batch = await self._handle(str(message.topic), payload)
             self._pending.add(_Received(message, payload, batch))
@@ -177,7 +192,20 @@ class IngestWorker:
                 self._full.set()
             self._nonempty.set()
 
-    async def _flush_loop(self, client: ManualAckClient) -> None:
+    async def _status_loop(self, client: ManualAckClient,
+                           statuses: asyncio.Queue[tuple[aiomqtt.Message, bytes]]) -> None:
+        while True:
+            # Whatever has queued meanwhile goes in one write (a fleet reconnecting sends
+            # every worker one status per gateway at once).
+            taken = [await statuses.get()]
+            while not statuses.empty() and len(taken) < STATUS_BATCH:
+                taken.append(statuses.get_nowait())
+            await self._statuses([(str(m.topic), payload) for m, payload in taken])
+            for message, _ in taken:
+                client.ack(message)
+
+    async def _flush_loop(self, client: ManualAckClient, tasks: asyncio.TaskGroup) -> None:
+        acking: asyncio.Task[None] | None = None
         while True:
             await self._nonempty.wait()
             wait = self._pending.first_at + self.config.batch_max_delay_s - time.monotonic()
@@ -191,17 +219,35 @@ class IngestWorker:
                 self._nonempty.clear()
             if self._pending.size < self.config.batch_max_records:
                 self._full.clear()
-            if items:
-                await self.flush(client, items)
+            if not items:
+                continue
+            started = time.time()
+            groups = await self._write(items)
+            written = time.time()
+            self.stats.flushes += 1
+            # The acks of the previous write go first (acks leave in write order), and at
+            # most one ack step is in flight. The next write does not wait for this one's
+            # broker round trips: they used to stall the flush cycle (docs/performance.md
+            # "Session 4").
+            if acking is not None:
+                await acking
+            acking = tasks.create_task(self._ack(client, items, groups, started, written))
 
-    async def flush(self, client: ManualAckClient, items: Sequence[_Received]) -> None:
-        """Write ``items`` durably, then ack them: e2e per gateway, PUBACK per message."""
-        groups = await self._write(items)
-        self.stats.flushes += 1
-        acks = [self._send_ack(client, g) for g in groups if g.gateway and g.ack_ids]
-        await asyncio.gather(*acks)
-        for item in items:
-            client.ack(item.message)
+    async def _ack(self, client: ManualAckClient, items: Sequence[_Received],
+                   groups: Sequence[IngestBatch], started: float, written: float) -> None:
+        """After the durable write of ``items``: e2e ack per gateway, then PUBACK per message."""
+        acked: float | None = None
+        try:
+            acks = [self._send_ack(client, g) for g in groups if g.gateway and g.ack_ids]
+            await asyncio.gather(*acks)
+            for item in items:
+                client.ack(item.message)
+            acked = time.time()
+        finally:  # the write happened even if the acks were cut short (shutdown, lost link)
+            if self.trace is not None:
+                self.trace.record(
+                    [(i.batch.received_at.timestamp(), i.batch.ack_ids) for i in items],
+                    started, written, acked)
 
     async def _write(self, items: Sequence[_Received]) -> list[IngestBatch]:
         """One write for all ``items`` (retried in place while the store is unavailable);
@@ -248,22 +294,34 @@ class IngestWorker:
         self.stats.dead_lettered += result.dead_lettered
         log.debug("%s: %s", self.config.worker_id, result)
 
-    async def _status(self, topic_name: str, payload: bytes) -> None:
+    async def _statuses(self, received: Sequence[tuple[str, bytes]]) -> None:
         """Gateway presence (retained status, Last Will) for the cloud rules; no e2e ack."""
         received_at = now_utc()
-        if not payload:
-            return  # a cleared retained message
-        try:
-            gateway = parse(topic_name).gateway
-            message = decode(payload)
-            if not isinstance(message, StatusMessage) or message.status.gateway != gateway:
-                raise WireError("not a status message of the topic's gateway")
-        except (TopicError, WireError) as exc:
-            letter = DeadLetter(topic_name, payload, f"status: {exc}", received_at)
-            await self.sink.write(IngestBatch(received_at, None, dead_letters=(letter,)))
-            return
-        if isinstance(self.sink, StatusSink):
-            await self.sink.write_status(message.status, received_at)
+        good: list[GatewayStatus] = []
+        letters: list[DeadLetter] = []
+        for topic_name, payload in received:
+            if not payload:
+                continue  # a cleared retained message
+            try:
+                gateway = parse(topic_name).gateway
+                message = decode(payload)
+                if not isinstance(message, StatusMessage) or message.status.gateway != gateway:
+                    raise WireError("not a status message of the topic's gateway")
+            except (TopicError, WireError) as exc:
+                letters.append(DeadLetter(topic_name, payload, f"status: {exc}", received_at))
+                continue
+            good.append(message.status)
+        if letters:
+            await self.sink.write(IngestBatch(received_at, None, dead_letters=tuple(letters)))
+        # A gateway says it is online before it sends readings: look the lot up now, in
+        # one call, so their first readings find them cached instead of queueing one
+        # look-up each in the receive loop (docs/performance.md "Session 4").
+        online = [s.gateway for s in good if s.state is GatewayState.ONLINE]
+        if online:
+            with contextlib.suppress(StoreUnavailable):
+                await self.directory.prefetch(online)
+        if good and isinstance(self.sink, StatusSink):
+            await self.sink.write_statuses(good, received_at)
 
     async def _handle(self, topic_name: str, payload: bytes) -> IngestBatch:
         received_at = now_utc()

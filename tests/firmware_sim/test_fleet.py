@@ -59,4 +59,7 @@ async def test_fleet_runs_until_the_cloud_acked_everything(
     assert set(sink.records) == expected_ids(spec)
     assert result.captured == 3 * 120 + 3 * 30 and result.replayed == 90
     assert len(result.latencies_ms) == result.captured  # every capture's ack was seen
+    assert sum(t.replay for t in result.timings) == 90
+    assert all(t.captured <= t.put <= t.leased <= t.published <= t.puback <= t.acked
+               for t in result.timings)
     assert not sink.dead_letters

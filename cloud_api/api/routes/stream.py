@@ -21,9 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud_api.alerting.models import AlertActivity
-from cloud_api.api.deps import CurrentUser, DbSession, get_settings, oauth2
+from cloud_api.api.deps import CurrentUser, ReadAudit, get_settings, oauth2
 from cloud_api.db.access import visible_patients
-from cloud_api.db.audit import record
 from cloud_api.db.models import Patient, User
 from cloud_api.security import read_token
 from vitals.readings import now_utc
@@ -56,7 +55,7 @@ def _frame(a: AlertActivity) -> str:
 @router.get("/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
 async def stream(
-    request: Request, user: CurrentUser, db: DbSession,
+    request: Request, user: CurrentUser, audit: ReadAudit,
     token: Annotated[str, Depends(oauth2)],
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     after: Annotated[int | None, Query(description="start after this event id")] = None,
@@ -69,9 +68,11 @@ async def stream(
     # Polls only read: read sessions take no SQLite write lock (one poll per stream per
     # sse_poll_s would otherwise queue behind, and in front of, every writer).
     sessions: sessionmaker[Session] = request.app.state.read_sessions
-    record(db, user.username, "stream.open", actor_id=user.id,
-           detail={"last_event_id": last_event_id})
-    db.commit()
+    # Written behind, like every read's audit event: a synchronous write here would block
+    # the event loop (this handler is async) behind SQLite's write lock, and with it every
+    # other request, including the one holding that lock until its session closes.
+    audit.record(user.username, "stream.open", actor_id=user.id,
+                 detail={"last_event_id": last_event_id})
     start = after if after is not None else (
         int(last_event_id) if last_event_id and last_event_id.isdigit() else None)
     user_id = user.id

@@ -17,9 +17,10 @@ import aiomqtt
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from cloud_api.api.app import create_app
+from cloud_api.db.models import AuditRow
 from cloud_api.settings import CloudSettings
 from firmware_sim.services import ManagedProcess, Mosquitto, spawn
 from tests.cloud_api.alerting.helpers import gateway_alert, store
@@ -147,3 +148,43 @@ async def test_an_event_written_just_after_the_stream_opens_is_not_missed(
             writer.join()
             [raised], _ = await asyncio.wait_for(events(stream.aiter_lines(), 1), 10)
     assert json.loads(raised["data"])["alert_id"] == alert.alert_id
+
+
+async def test_a_stream_opens_while_another_writer_holds_the_database_lock(
+    engine: Engine, api: str
+) -> None:
+    """The handler is async: a synchronous audit write in it used to wait for SQLite's write
+    lock on the event loop, stalling every request of that API process (dashboard pages
+    stuck on "Loading…", then "database is locked"). Its audit event is now written behind."""
+    held, release, expired = threading.Event(), threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:  # in a thread: the API shares this test's event loop
+        with engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, the database's write lock
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+            held.set()
+            if not release.wait(15):
+                expired.set()  # the API waited for us, rather than us for the API
+
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        r = await http.post("/api/v1/auth/token", data={"username": "demo", "password": "demo"})
+        auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        holder = threading.Thread(target=hold_the_lock)
+        holder.start()
+        try:
+            assert held.wait(10)
+            async with http.stream("GET", "/api/v1/stream", headers=auth) as stream:
+                assert stream.status_code == 200
+                await anext(stream.aiter_lines())
+                assert (await http.get("/api/v1/patients", headers=auth)).status_code == 200
+            assert not expired.is_set(), "the stream waited for the write lock"
+        finally:
+            release.set()
+            holder.join()
+    for _ in range(200):  # the audit event lands once the lock is free
+        with engine.connect() as db:  # closed before sleeping: on SQLite it holds the lock
+            if db.scalar(select(AuditRow.id).where(AuditRow.action == "stream.open")):
+                break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("stream.open was never audited")

@@ -99,15 +99,3 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests are retried twice before they count as failed.
-
-    Known debt: a few of these Playwright tests fail intermittently when the whole suite runs
-    on a loaded 2-core machine (never when this folder runs alone); a third consecutive
-    failure still fails the run. Remove once the cause is found.
-    """
-    here = Path(__file__).parent
-    for item in items:
-        if Path(str(item.fspath)).is_relative_to(here):
-            item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1))

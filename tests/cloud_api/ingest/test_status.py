@@ -21,7 +21,7 @@ from cloud_api.ingest.worker import IngestWorker
 from firmware_sim.services import Mosquitto
 from vitals.status import DeviceHealth, GatewayState, GatewayStatus
 from vitals.topics import TopicKind, topic
-from vitals.wire import StatusMessage, encode
+from vitals.wire import StatusMessage, decode, encode
 
 pytestmark = [pytest.mark.services]
 GW = "gw-demo-1"
@@ -94,3 +94,30 @@ async def test_status_is_stored_ordered_and_bad_ones_dead_lettered(
     assert all(d.reason.startswith("status: ") for d in bad)
     assert "of the topic's gateway" in bad[1].reason
     assert bad[0].payload == b"{not json"
+
+
+async def test_statuses_written_together_keep_order_and_skip_unregistered(
+    engine: Engine,
+) -> None:
+    t = datetime.now(UTC).replace(microsecond=0)
+    older, newer = payload(t, depth=5, battery=50), payload(t + timedelta(seconds=30), 2, 49)
+    statuses = [decode_status(older), decode_status(payload(t, 1, 1, gateway="gw-nobody")),
+                decode_status(newer)]
+    await SqlStore(engine).write_statuses(statuses, t + timedelta(seconds=31))
+    row = stored(engine)
+    assert row is not None and row.last_status is not None
+    assert row.at == t + timedelta(seconds=30) and row.last_status["outbox_depth"] == 2
+    with Session(engine) as db:
+        assert db.get(GatewayPresence, "gw-nobody") is None  # unregistered: nothing to watch
+
+
+def decode_status(raw: bytes) -> GatewayStatus:
+    message = decode(raw)
+    assert isinstance(message, StatusMessage)
+    return message.status
+
+
+async def test_assignments_for_finds_the_registered_in_one_call(engine: Engine) -> None:
+    found = await SqlStore(engine).assignments_for([GW, "gw-nobody", "gw-other"])
+    assert set(found) == {GW, "gw-other"}
+    assert "demo-patient-1" in found[GW].patients

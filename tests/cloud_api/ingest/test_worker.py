@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator, Iterable, Sequence
+from pathlib import Path
 
 import aiomqtt
 import pytest
@@ -15,6 +16,7 @@ from cloud_api.db.models import AlertEventRow, AlertRow, DeadLetterRow, ReadingR
 from cloud_api.ingest.batch import IngestBatch, WriteResult
 from cloud_api.ingest.config import BrokerAddress, IngestConfig
 from cloud_api.ingest.sinks import BatchRejected, SqlStore, StoreUnavailable
+from cloud_api.ingest.trace import WriteTrace, read_trace
 from cloud_api.ingest.worker import IngestWorker
 from firmware_sim.services import Mosquitto
 from tests.cloud_api.factories import T0, bp, readings_payload
@@ -326,3 +328,34 @@ def test_a_large_pending_batch_is_written_in_bounded_slices() -> None:
     first = pending.take(5)  # records: 2 per message → 3 messages reach the limit
     assert len(first) == 3 and pending.size == 14
     assert len(pending.take(100)) == 7 and pending.size == 0 and not pending.items
+
+
+async def test_write_trace_records_each_flush_in_order(
+    engine: Engine, mosquitto: Mosquitto, gateway: Gateway, tmp_path: Path
+) -> None:
+    store = SqlStore(engine)
+    trace = WriteTrace(tmp_path / "trace.jsonl", "ingest-traced")
+    w = IngestWorker(config(mosquitto, "ingest-traced"), store, store, trace)
+    task = asyncio.create_task(w.run())
+    first, second = (bp(minutes=0),), (bp(minutes=1), bp(minutes=2))
+    try:
+        await asyncio.wait_for(w.connected.wait(), 10)
+        await gateway.publish(readings_payload(GW, *first))
+        await gateway.wait_acked(r.msg_id for r in first)
+        await gateway.publish(readings_payload(GW, *second))
+        await gateway.publish(b"\x00not json{")  # no readable ids: traced without any
+        await gateway.wait_acked(r.msg_id for r in second)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        trace.close()
+    flushes = read_trace(tmp_path / "trace.jsonl")
+    traced = [m for f in flushes for _, ids in f.messages for m in ids]
+    assert traced == [r.msg_id for r in (*first, *second)]
+    assert sum(len(f.messages) for f in flushes) == 3 and len(flushes) >= 2
+    for f in flushes:
+        assert f.worker == "ingest-traced"
+        assert all(received <= f.started for received, _ in f.messages)
+        assert f.started <= f.written
+        # Stopping the worker may cut the last flush's ack step short: traced, acked None.
+        assert f.acked is None or f.written <= f.acked
