@@ -5,9 +5,8 @@ Kept free of FastAPI so the CLI, the API and tests share one implementation.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,33 +71,28 @@ def read_token(key: str, token: str) -> TokenClaims:
         raise TokenError(str(exc)) from None
 
 
-@dataclass
-class LoginThrottle:
-    """Lock a (username, client) pair out after repeated failures.
+@dataclass(frozen=True)
+class LoginAttempt:
+    """One login of a (username, client) pair, as the audit log recorded it."""
 
-    In-process only: with several API replicas each keeps its own count, which still
-    bounds guessing per replica; a shared store is the upgrade path.
-    """
+    at: datetime
+    ok: bool
 
-    max_failures: int = 5
-    lockout_s: float = 300.0
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
-    def retry_after(self, username: str, client: str) -> float:
-        """Seconds until this pair may try again (0 when allowed)."""
-        recent = self._recent((username.lower(), client))
-        if len(recent) < self.max_failures:
-            return 0.0
-        return max(0.0, recent[-1] + self.lockout_s - self.clock())
+def lockout_remaining_s(
+    attempts: Iterable[LoginAttempt], now: datetime, max_failures: int, lockout_s: float
+) -> float:
+    """Seconds until the pair may try again (0 when allowed), from its attempts newest first.
 
-    def failed(self, username: str, client: str) -> None:
-        key = (username.lower(), client)
-        self._failures[key] = [*self._recent(key), self.clock()]
-
-    def succeeded(self, username: str, client: str) -> None:
-        self._failures.pop((username.lower(), client), None)
-
-    def _recent(self, key: tuple[str, str]) -> list[float]:
-        horizon = self.clock() - self.lockout_s
-        return [t for t in self._failures.get(key, []) if t > horizon]
+    Locked out once ``max_failures`` failures follow each other (no success between them)
+    within ``lockout_s``; the lock ends ``lockout_s`` after the latest of them. Refused
+    attempts are not failures, so trying on does not extend the lock."""
+    horizon = now - timedelta(seconds=lockout_s)
+    failures: list[datetime] = []
+    for attempt in attempts:
+        if attempt.ok or attempt.at <= horizon:
+            break
+        failures.append(attempt.at)
+    if len(failures) < max_failures:
+        return 0.0
+    return max(0.0, (failures[0] - horizon).total_seconds())

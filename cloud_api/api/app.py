@@ -33,7 +33,6 @@ from cloud_api.db.audit_writer import AuditRecorder
 from cloud_api.db.engine import make_engine, read_session_factory, session_factory
 from cloud_api.db.migrate import upgrade
 from cloud_api.gc_tuning import tune_gc
-from cloud_api.security import LoginThrottle
 from cloud_api.settings import CloudSettings
 
 DESCRIPTION = """\
@@ -75,7 +74,6 @@ def create_app(settings: CloudSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="HomeRPM API", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
-    app.state.throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_s)
     settings.token_key()  # fix the key now, not per request
     install_error_handlers(app)
     for module in (auth, patients, ecg, health):

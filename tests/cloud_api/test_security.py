@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from cloud_api.security import (
-    LoginThrottle,
+    LoginAttempt,
     TokenError,
     hash_password,
     issue_token,
+    lockout_remaining_s,
     read_token,
     verify_password,
 )
@@ -39,12 +42,19 @@ def test_token_roundtrip_and_rejections() -> None:
 
 
 def test_throttle_locks_out_then_forgives() -> None:
-    now = [1000.0]
-    throttle = LoginThrottle(max_failures=2, lockout_s=60, clock=lambda: now[0])
-    throttle.failed("Alice", "10.0.0.1")
-    assert throttle.retry_after("alice", "10.0.0.1") == 0
-    throttle.failed("alice", "10.0.0.1")
-    assert throttle.retry_after("alice", "10.0.0.1") == 60
-    assert throttle.retry_after("alice", "10.0.0.2") == 0  # another client is not locked
-    now[0] += 61
-    assert throttle.retry_after("alice", "10.0.0.1") == 0
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def at(s: float, ok: bool = False) -> LoginAttempt:
+        return LoginAttempt(t0 + timedelta(seconds=s), ok)
+
+    def remaining(attempts: list[LoginAttempt], now_s: float) -> float:
+        newest_first = sorted(attempts, key=lambda a: a.at, reverse=True)
+        return lockout_remaining_s(newest_first, t0 + timedelta(seconds=now_s), 2, 60)
+
+    assert remaining([at(0)], 1) == 0
+    assert remaining([at(0), at(10)], 10) == 60  # the lock runs from the latest failure
+    assert remaining([at(0), at(10)], 40) == 30
+    assert remaining([at(0), at(10)], 71) == 0  # forgiven after the lock-out
+    assert remaining([at(0), at(5, ok=True), at(10)], 10) == 0  # a success in between resets
+    assert remaining([at(-70), at(10)], 10) == 0  # the older failure is outside the window
+    assert remaining([at(0), at(10), at(20, ok=True)], 21) == 0

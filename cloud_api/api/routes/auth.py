@@ -12,9 +12,11 @@ from sqlalchemy import select
 from cloud_api.api.access_schemas import RefreshIn, TokenPairOut
 from cloud_api.api.deps import DbSession, get_settings
 from cloud_api.db.audit import record
+from cloud_api.db.login_attempts import recent_login_attempts
 from cloud_api.db.models import User
 from cloud_api.db.tokens import RefreshError, issue_refresh, revoke_refresh, rotate_refresh
-from cloud_api.security import LoginThrottle, issue_token, verify_password
+from cloud_api.security import issue_token, lockout_remaining_s, verify_password
+from vitals.readings import now_utc
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -29,9 +31,11 @@ def token(
     request: Request, db: DbSession, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> TokenPairOut:
     settings = get_settings(request)
-    throttle: LoginThrottle = request.app.state.throttle
     client = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(form.username, client)
+    # Counted from the audit log (shared by every replica), in this write transaction.
+    now, lockout_s = now_utc(), settings.login_lockout_s
+    wait = lockout_remaining_s(recent_login_attempts(db, form.username, client, now, lockout_s),
+                               now, settings.login_max_failures, lockout_s)
     if wait > 0:
         log.warning("login for %r from %s throttled (%.0f s left)", form.username, client, wait)
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins",
@@ -39,13 +43,11 @@ def token(
     user = db.scalar(select(User).where(User.username == form.username))
     ok = verify_password(user.password_hash if user else None, form.password)
     if not ok or user is None or user.disabled:
-        throttle.failed(form.username, client)
         log.warning("failed login for %r from %s", form.username, client)
         record(db, form.username[:64], "login.failed", detail={"client": client})
         db.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             headers={"WWW-Authenticate": "Bearer"})
-    throttle.succeeded(form.username, client)
     record(db, user.username, "login", actor_id=user.id, detail={"client": client})
     refresh = issue_refresh(db, user, settings.refresh_ttl_s)
     db.commit()

@@ -209,3 +209,23 @@ def test_readings_rows_survive_roundtrip_types(engine: Engine) -> None:
     with Session(engine) as db:
         row = db.scalars(select(ReadingRow)).one()
     assert row.measured_at == T0 and row.measured_at.tzinfo is not None
+
+
+def test_login_lockout_is_shared_by_api_replicas(engine: Engine, db_url: str, users: None) -> None:
+    """Two API processes on one database (``--workers 2``, or two hosts): failures seen by
+    one lock the pair out on the other, since they are counted from the audit log."""
+    settings = CloudSettings(database_url=db_url, login_max_failures=3,
+                             jwt_secret="test-secret-of-at-least-32-bytes-length")
+    with TestClient(create_app(settings)) as a, TestClient(create_app(settings)) as b:
+        for replica in (a, b, a):
+            r = replica.post("/api/v1/auth/token", data={"username": "Nurse1", "password": "x"})
+            assert r.status_code == 401
+        r = b.post("/api/v1/auth/token", data={"username": "nurse1", "password": PASSWORD})
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+        # another user is not locked out, and a success resets the count
+        for _ in range(2):
+            for replica in (a, b):
+                r = replica.post("/api/v1/auth/token",
+                                 data={"username": "family1", "password": "x"})
+                assert r.status_code == 401
+            login(b, "family1")
