@@ -68,11 +68,12 @@ async def stream(
     # Polls only read: read sessions take no SQLite write lock (one poll per stream per
     # sse_poll_s would otherwise queue behind, and in front of, every writer).
     sessions: sessionmaker[Session] = request.app.state.read_sessions
-    # Written behind, like every read's audit event: a synchronous write here would block
-    # the event loop (this handler is async) behind SQLite's write lock, and with it every
-    # other request, including the one holding that lock until its session closes.
-    audit.record(user.username, "stream.open", actor_id=user.id,
-                 detail={"last_event_id": last_event_id})
+    # Written behind, like every read's audit event, and off the event loop (the recorder
+    # writes synchronously when its queue is full): a write waiting for SQLite's write lock
+    # here would stall every request of this process, including the one holding that lock
+    # until its session closes.
+    await asyncio.to_thread(audit.record, user.username, "stream.open", actor_id=user.id,
+                            detail={"last_event_id": last_event_id})
     start = after if after is not None else (
         int(last_event_id) if last_event_id and last_event_id.isdigit() else None)
     user_id = user.id
