@@ -20,7 +20,6 @@ strip, in a thread; strips are a few per patient per day).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -31,7 +30,7 @@ from cloud_api import tsdb
 from cloud_api.ingest.batch import AnyReading, DeadLetter, IngestBatch, WriteResult
 from cloud_api.ingest.directory import CachedDirectory
 from cloud_api.ingest.handler import GatewayDirectory, tenant_of
-from cloud_api.ingest.sinks import ReadingSink, StoreUnavailable
+from cloud_api.ingest.sinks import ReadingSink, StatusSink, StoreUnavailable
 from cloud_api.tsdb.schema import EcgMetrics, gw_health_point, points_for
 from vitals.readings import EcgStrip
 from vitals.status import GatewayStatus
@@ -77,27 +76,19 @@ class SeriesSink:
         batches = await self._write_series(batches)
         return await self.archive.write_many(batches)
 
-    async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
-        await self.write_statuses([status], received_at)
-
     async def write_statuses(self, statuses: Sequence[GatewayStatus],
                              received_at: datetime) -> None:
         """Presence goes to the archive (the source of truth the alert rule and the fleet API
         read), then ``gw_health`` points to the time series (one write), tagged with the
         tenant the archive's gateway directory names. A health point is a trend, not a
         record: if it cannot be written it is logged and dropped, never holding up presence."""
-        many = getattr(self.archive, "write_statuses", None)
-        one = getattr(self.archive, "write_status", None)
-        if many is not None:
-            await many(statuses, received_at)
-        elif one is not None:
-            for status in statuses:
-                await one(status, received_at)
+        if isinstance(self.archive, StatusSink):
+            await self.archive.write_statuses(statuses, received_at)
         if self._directory is None:
             return
+        # The worker has looked these gateways up already, in one call, into the cache it
+        # shares with us (IngestWorker._statuses): these are cache hits.
         points: list[tsdb.SeriesPoint] = []
-        with contextlib.suppress(StoreUnavailable):  # each look-up below says so if so
-            await self._directory.prefetch([s.gateway for s in statuses])
         for status in statuses:
             try:
                 assignment = await self._directory.assignment(status.gateway)

@@ -50,13 +50,10 @@ class ReadingSink(Protocol):
 
 @runtime_checkable
 class StatusSink(Protocol):
-    async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
-        """Keep the gateway's latest presence (for the cloud rules)."""
-        ...
-
     async def write_statuses(self, statuses: Sequence[GatewayStatus],
                              received_at: datetime) -> None:
-        """``write_status`` for each, in order, in one write (a fleet reconnecting)."""
+        """Keep each gateway's latest presence (for the cloud rules): in order, in one
+        write (a fleet reconnecting sends many at once)."""
         ...
 
 
@@ -97,9 +94,6 @@ class SqlStore:
             return await asyncio.to_thread(_lookup)
         except Exception as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
-
-    async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
-        await self.write_statuses([status], received_at)
 
     async def write_statuses(self, statuses: Sequence[GatewayStatus],
                              received_at: datetime) -> None:

@@ -133,14 +133,15 @@ async def test_gateway_status_is_forwarded_to_an_archive_that_keeps_it(
             super().__init__()
             self.statuses: list[GatewayStatus] = []
 
-        async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
-            self.statuses.append(status)
+        async def write_statuses(self, statuses: Sequence[GatewayStatus],
+                                 received_at: datetime) -> None:
+            self.statuses.extend(statuses)
 
     archive = StatusArchive()
     status = GatewayStatus(gateway=GW, state=GatewayState.ONLINE, boot_id=new_msg_id(T0), at=T0,
                            software="test", simulated=True)
-    await SeriesSink(archive, series).write_status(status, T0)
-    await SeriesSink(MemorySink(), series).write_status(status, T0)  # no such method: no-op
+    await SeriesSink(archive, series).write_statuses([status], T0)
+    await SeriesSink(MemorySink(), series).write_statuses([status], T0)  # no such method: no-op
     assert archive.statuses == [status]
 
 
@@ -157,8 +158,9 @@ async def test_gateway_status_becomes_a_gw_health_point_with_its_tenant(
             super().__init__([GatewayAssignment(GW, 7, frozenset({"demo-patient-1"}))])
             self.statuses: list[GatewayStatus] = []
 
-        async def write_status(self, status: GatewayStatus, received_at: datetime) -> None:
-            self.statuses.append(status)
+        async def write_statuses(self, statuses: Sequence[GatewayStatus],
+                                 received_at: datetime) -> None:
+            self.statuses.extend(statuses)
 
     def status(gateway: str) -> GatewayStatus:
         return GatewayStatus(gateway=gateway, state=GatewayState.ONLINE, boot_id="b", at=T0,
@@ -168,13 +170,13 @@ async def test_gateway_status_becomes_a_gw_health_point_with_its_tenant(
 
     archive = StatusArchive()
     sink = SeriesSink(archive, series)
-    await sink.write_status(status(GW), T0)
-    await sink.write_status(status("gw-unregistered"), T0)  # no tenant known: no point
+    await sink.write_statuses([status(GW)], T0)
+    await sink.write_statuses([status("gw-unregistered")], T0)  # no tenant known: no point
     [row] = await series.query_range("gw_health", {}, 0, 2**62)
     assert dict(row.tags) == {"tenant": "7", "gw": GW}
     assert row.fields["outbox_depth"] == 12 and row.fields["battery_min"] == 30
     assert [s.gateway for s in archive.statuses] == [GW, "gw-unregistered"]
     # A time series that is down costs the health point only, never the presence.
     down = SeriesSink(archive, FailingSeries(tsdb.StoreUnavailable("503")))  # type: ignore[arg-type]
-    await down.write_status(status(GW), T0)
+    await down.write_statuses([status(GW)], T0)
     assert len(archive.statuses) == 3
