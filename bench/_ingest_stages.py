@@ -11,11 +11,11 @@ second publish is matched with the flush that absorbed it).
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench._stats import percentile
 from cloud_api.ingest.trace import read_trace
 from firmware_sim.fleet import ReadingTiming
 
@@ -88,13 +88,6 @@ def load(timings: Sequence[ReadingTiming], traces: Sequence[Path]) -> Stages:
                   t.acked - w.written, t.acked - t.captured]
         (replay if t.replay else first).append([1000.0 * s for s in stamps])
     return Stages(first, replay, unmatched, flushes, messages)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(v for v in values if not math.isnan(v))
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def table(stages: Stages) -> str:

@@ -37,6 +37,7 @@ from typing import Any
 import httpx
 
 from bench._apiseed import seed
+from bench._stats import percentile
 from firmware_sim.services import free_port, wait_for_port
 
 SECRET = "bench-secret-of-at-least-32-bytes-long!!"
@@ -156,11 +157,6 @@ def seeded(keep: Path | None, db: Path, patients: int, days: int) -> tuple[int, 
     return rows, alerts
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -242,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, name in (("30-day BP trend", "trend"), ("alert inbox (open, 200/page)", "inbox"),
                         ("patient list", "list")):
         lat, _, failed = results[name]
-        print(f"{label:<34}{len(lat):>6}{statistics.median(lat):>9.1f}{pct(lat, 0.99):>9.1f}"
+        print(f"{label:<34}{len(lat):>6}{statistics.median(lat):>9.1f}{percentile(lat, 0.99):>9.1f}"
               f"{max(lat):>9.1f}{failed:>8}")
     if opened:
         print(f"open loop: {args.rate:g} requests/s offered for {open_seconds:g} s "
@@ -251,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, (lat, failed) in opened.items():
             if lat:
                 print(f"{'  ' + name:<34}{len(lat):>6}{statistics.median(lat):>9.1f}"
-                      f"{pct(lat, 0.99):>9.1f}{max(lat):>9.1f}{failed:>8}")
+                      f"{percentile(lat, 0.99):>9.1f}{max(lat):>9.1f}{failed:>8}")
     load1 = os.getloadavg()[0]
     print(f"load average (1 min) before seeding {load_before:.1f}, at the first request "
           f"{load_start:.1f}, at the end {load1:.1f}, on {os.cpu_count()} CPUs (shared machine)")
@@ -260,12 +256,12 @@ def main(argv: list[str] | None = None) -> int:
         "open_alerts": open_alerts, "seed_s": round(seed_s, 1),
         "concurrency": concurrency, "workers": args.workers, "gc_tuned": not args.default_gc,
         "alerting_in_api": args.alerting == "in-api", "requests": len(trend),
-        "p50_ms": round(statistics.median(trend), 1), "p99_ms": round(pct(trend, 0.99), 1),
+        "p50_ms": round(statistics.median(trend), 1), "p99_ms": round(percentile(trend, 0.99), 1),
         "requests_per_s": round(len(trend) / trend_s, 1),
         "inbox_p50_ms": round(statistics.median(inbox), 1),
-        "inbox_p99_ms": round(pct(inbox, 0.99), 1),
+        "inbox_p99_ms": round(percentile(inbox, 0.99), 1),
         "list_p50_ms": round(statistics.median(listing), 1),
-        "list_p99_ms": round(pct(listing, 0.99), 1), "target_p99_ms": 100,
+        "list_p99_ms": round(percentile(listing, 0.99), 1), "target_p99_ms": 100,
         "failed": sum(r[2] for r in results.values()),
         "load_avg_1m_start": round(load_start, 1), "load_avg_1m": round(load1, 1),
     }
@@ -275,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             figures[f"open_{name}_requests"] = len(lat)
             if lat:
                 figures[f"open_{name}_p50_ms"] = round(statistics.median(lat), 1)
-                figures[f"open_{name}_p99_ms"] = round(pct(lat, 0.99), 1)
+                figures[f"open_{name}_p99_ms"] = round(percentile(lat, 0.99), 1)
         figures["open_failed"] = sum(failed for _, failed in opened.values())
     print(json.dumps(figures))
     return 0

@@ -41,7 +41,7 @@ import aiomqtt
 from sqlalchemy import func, select
 
 from bench import _ingest_stages
-from bench._ingest_stages import percentile
+from bench._stats import percentile
 from cloud_api.db.engine import make_engine
 from cloud_api.db.models import Organization, ReadingRow
 from cloud_api.tsdb.config import InfluxConfig
