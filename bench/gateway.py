@@ -10,8 +10,9 @@
    ``--live inprocess``: the simulators run inside the gateway (``simulated = true``).
    Reported: VmHWM (peak) and VmRSS (at the end), CPU % of one core over the run after
    the first 10 s (start-up imports excluded; the start-up figure is reported separately).
-   The checkout's bytecode is compiled first, as ``pip install`` does on a Pi, and the
-   unit's ``Environment=`` settings (``deploy/systemd/homerpm-gateway.service``) apply.
+   The gateway starts as its systemd unit (``deploy/systemd/homerpm-gateway.service``)
+   starts it: with the unit's ``Environment=`` settings, after its ``ExecStartPre``
+   (``homerpm gateway precompile``, the bytecode cache; run cold, as after an install).
 2. **Drain**: a 100 000-reading backlog (``--quick``: 20 000) through the real gateway
    into the local broker, acked and deleted (``bench.gateway_drain.drain``; the drain
    rate limit is lifted for it, ``max_messages_per_s = 0``).
@@ -40,24 +41,12 @@ from pathlib import Path
 
 import aiomqtt
 
-from bench.gateway_drain import GW, REPO, compile_bytecode, fake_cloud, vm_hwm_mb
+from bench.gateway_drain import GW, REPO, as_unit, fake_cloud, vm_hwm_mb
 from bench.gateway_drain import drain as drain_backlog
 from firmware_sim.services import ManagedProcess, Mosquitto, ServiceError, spawn
 from gateway.outbox import AsyncOutbox, inspect
 
 TICKS = os.sysconf("SC_CLK_TCK")
-UNIT = REPO / "deploy" / "systemd" / "homerpm-gateway.service"
-
-
-def unit_environment(unit: Path = UNIT) -> dict[str, str]:
-    """The ``Environment=NAME=value`` lines of the gateway's systemd unit (one assignment
-    a line, as the unit writes them), so the bench's gateway runs with what a Pi's gets."""
-    env: dict[str, str] = {}
-    for line in unit.read_text().splitlines():
-        if line.startswith("Environment="):
-            name, _, value = line.removeprefix("Environment=").partition("=")
-            env[name] = value
-    return env
 
 
 def cpu_s(pid: int) -> float:
@@ -152,12 +141,8 @@ port = 0
             seen: set[str] = set()
             cloud = asyncio.create_task(fake_cloud(broker.port, ready, seen))
             await ready.wait()
-            compile_bytecode()
-            # the command the systemd unit runs (``homerpm gateway run``), with its environment
-            gw = spawn(f"gateway-{prefix}live",
-                       [sys.executable, "-m", "vitals.cli", "gateway", "run",
-                        "--config", str(config)],
-                       workdir, env={**env, **unit_environment(), "PYTHONPATH": str(REPO)})
+            argv, env = await as_unit(config, workdir, env)  # ``homerpm gateway run``
+            gw = spawn(f"gateway-{prefix}live", argv, workdir, env=env)
             try:
                 await asyncio.sleep(10)
                 startup_cpu = cpu_s(gw.pid)

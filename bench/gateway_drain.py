@@ -3,9 +3,10 @@
 1. Outbox write cost on this disk: single-reading commits (synchronous=FULL, one fsync
    each) and group commits (``put_many``, 1000 readings per transaction).
 2. Drain: a backlog of N readings in the outbox, a real mosquitto, a fake cloud that acks
-   every batch, and the real gateway process (``python -m gateway``, no devices, default
-   drain settings). Timed from start until the outbox is empty — i.e. every reading was
-   published, PUBACKed, acked end to end and deleted. RSS is the gateway process's VmHWM.
+   every batch, and the real gateway process started as its systemd unit starts it
+   (:func:`as_unit`; no devices, default drain settings). Timed from its start until the
+   outbox is empty — i.e. every reading was published, PUBACKed, acked end to end and
+   deleted. RSS is the gateway process's VmHWM.
 
 ``python -m bench.gateway_drain [--quick] [--readings N]``; last line is JSON.
 """
@@ -14,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import compileall
 import contextlib
 import json
-import sys
+import os
+import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from pathlib import Path
 import aiomqtt
 
 from firmware_sim.services import Mosquitto, spawn
+from firmware_sim.unit import Unit
 from gateway.outbox import Outbox, inspect
 from vitals import topics
 from vitals.ids import new_msg_id
@@ -79,17 +81,22 @@ async def fake_cloud(port: int, ready: asyncio.Event, seen: set[str] | None = No
             await client.publish(ack_topic, encode(Ack(msg_ids=ids)), qos=1)
 
 
-#: The packages the gateway process imports from this checkout.
-GATEWAY_PACKAGES = ("gateway", "vitals", "edge_rules", "device_drivers")
+UNIT = REPO / "deploy" / "systemd" / "homerpm-gateway.service"
 
 
-def compile_bytecode() -> None:
-    """Write the checkout's ``__pycache__`` as ``pip install`` does for an installed
-    gateway. Without it (e.g. ``PYTHONDONTWRITEBYTECODE=1``, or sources newer than their
-    ``.pyc``) the gateway compiles ~100 modules from source at every start, which costs it
-    about 0.5–1 MB of RSS that a Pi never pays."""
-    for package in GATEWAY_PACKAGES:
-        compileall.compile_dir(REPO / package, quiet=1)
+async def as_unit(config: Path, workdir: Path, env: dict[str, str] | None = None
+                  ) -> tuple[list[str], dict[str, str]]:
+    """The gateway's command and environment as its systemd unit starts it on a Pi (the
+    unit's ``Environment=``), after running the unit's ``ExecStartPre`` (``homerpm gateway
+    precompile``: the bytecode cache, cold, as after an install) with the same environment.
+    """
+    unit = Unit.read(UNIT).localized({"/etc/homerpm/gateway.toml": str(config),
+                                      "/var/cache/homerpm": str(workdir / "cache")})
+    env = {**(env or {}), **unit.environment, "PYTHONPATH": str(REPO)}
+    for command in unit.exec_start_pre:
+        await asyncio.to_thread(subprocess.run, Unit.argv(command), check=True,
+                                env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    return Unit.argv(unit.exec_start), env
 
 
 def vm_hwm_mb(pid: int) -> float:
@@ -114,10 +121,9 @@ async def drain(workdir: Path, n: int) -> dict[str, float]:
         seen: set[str] = set()
         cloud = asyncio.create_task(fake_cloud(broker.port, ready, seen))
         await ready.wait()
+        argv, env = await as_unit(config, workdir)
         start = time.perf_counter()
-        compile_bytecode()
-        gw = spawn("gateway", [sys.executable, "-m", "gateway", "--config", str(config)],
-                   workdir, env={"PYTHONPATH": str(REPO)})
+        gw = spawn("gateway", argv, workdir, env=env)
         hwm = 0.0
         try:
             while True:

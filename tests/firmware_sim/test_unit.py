@@ -1,0 +1,46 @@
+"""Reading a systemd unit the way benches and tests start the gateway."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from firmware_sim.unit import Unit
+
+REPO = Path(__file__).resolve().parents[2]
+GATEWAY_UNIT = REPO / "deploy" / "systemd" / "homerpm-gateway.service"
+
+
+def test_the_gateway_unit_as_a_pi_runs_it() -> None:
+    unit = Unit.read(GATEWAY_UNIT)
+    assert unit.environment["PYTHONOPTIMIZE"] == "2"
+    assert unit.environment["PYTHONPYCACHEPREFIX"].startswith("/var/cache/homerpm/")
+    # the commented-out secret in the unit is not an Environment= line
+    assert not any(name.startswith("HOMERPM_") for name in unit.environment)
+    assert unit.exec_start_pre == (("/opt/homerpm/.venv/bin/homerpm", "gateway", "precompile"),)
+    assert unit.exec_start[1:] == ("gateway", "run", "--config", "/etc/homerpm/gateway.toml")
+
+
+def test_localized_replaces_system_paths_in_environment_and_commands(tmp_path: Path) -> None:
+    unit = Unit.read(GATEWAY_UNIT).localized({
+        "/etc/homerpm/gateway.toml": str(tmp_path / "gw.toml"),
+        "/var/cache/homerpm": str(tmp_path / "cache"),
+    })
+    assert unit.environment["PYTHONPYCACHEPREFIX"] == str(tmp_path / "cache" / "pycache")
+    assert unit.exec_start[-1] == str(tmp_path / "gw.toml")
+    assert unit.environment["PYTHONOPTIMIZE"] == "2"  # values without those paths unchanged
+
+
+def test_argv_runs_the_console_script_as_this_interpreters_module() -> None:
+    assert Unit.argv(("/opt/homerpm/.venv/bin/homerpm", "gateway", "run")) == [
+        sys.executable, "-m", "vitals.cli", "gateway", "run"]
+    assert Unit.argv(("/usr/bin/env", "true")) == ["/usr/bin/env", "true"]
+
+
+def test_a_unit_without_exec_start_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.service"
+    path.write_text("[Service]\nEnvironment=A=1\n")
+    with pytest.raises(ValueError, match="no ExecStart"):
+        Unit.read(path)
