@@ -22,7 +22,7 @@ from vitals.wire import Ack, AlertsBatch, EventsBatch, ReadingsBatch, StatusMess
 
 
 def _session() -> Properties:
-    props = Properties(PacketTypes.CONNECT)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = 300
     return props
 
@@ -50,7 +50,7 @@ class FakeCloud:
         self.ready.set()
         async for msg in client.messages:
             parsed = topics.parse(str(msg.topic))
-            message = decode(msg.payload)  # type: ignore[arg-type]
+            message = decode(msg.payload)
             if isinstance(message, StatusMessage):
                 self.status.append(message)
                 continue

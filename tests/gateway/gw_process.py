@@ -7,10 +7,16 @@ tests/e2e/test_thin_path.py; the tests read that store directly.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sqlite3
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+from firmware_sim.bluez.mock import BlueZooMock
 from firmware_sim.services import ManagedProcess, Mosquitto, spawn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +50,29 @@ def start_ingest(workdir: Path, broker: Mosquitto, db_url: str,
 def start_gateway(workdir: Path, config: Path, name: str = "gateway") -> ManagedProcess:
     return spawn(name, [sys.executable, "-m", "gateway", "--config", str(config)],
                  workdir / "logs", env={"PYTHONPATH": str(REPO)})
+
+
+@contextlib.contextmanager
+def sim_device(mock: BlueZooMock, kind: str, adapter: int, *extra: str) -> Iterator[str]:
+    """A simulated device in its own process (``sim device KIND --bluez``), a GATT
+    peripheral on ``mock``'s adapter ``hci<adapter>``; yields its address."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "firmware_sim.device_cli", kind, "--bluez", "--adapter",
+         f"hci{adapter}", *extra],
+        cwd=REPO, env={**os.environ, **mock.env(), "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    assert proc.stdout is not None
+    assert "Ctrl-C to stop" in proc.stdout.readline()
+    try:
+        yield mock.addresses[adapter]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 def cloud_readings(workdir: Path) -> list[str]:

@@ -4,10 +4,6 @@ simulated cuff in a separate process (the BlueZ GATT application of ``sim device
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,12 +11,10 @@ import pytest
 
 from firmware_sim.bluez.mock import BlueZooMock
 from gateway.cli import command
+from tests.gateway.gw_process import sim_device
 from vitals.cli import build_parser
 
 pytestmark = [pytest.mark.bluez, pytest.mark.timeout(60)]
-
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
 def bluez(tmp_path: Path) -> Iterator[BlueZooMock]:
@@ -32,20 +26,8 @@ def bluez(tmp_path: Path) -> Iterator[BlueZooMock]:
 
 @pytest.fixture
 def cuff(bluez: BlueZooMock) -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "firmware_sim.device_cli", "bp", "--bluez", "--adapter", "hci1"],
-        cwd=REPO, env={**os.environ, **bluez.env(), "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    assert proc.stdout is not None
-    assert "Ctrl-C to stop" in proc.stdout.readline()
-    yield bluez.addresses[1]
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+    with sim_device(bluez, "bp", 1) as address:
+        yield address
 
 
 def gateway(argv: list[str]) -> int:

@@ -19,32 +19,21 @@ from firmware_sim.services import Mosquitto, spawn
 from firmware_sim.unit import Unit
 from tests.gateway.fake_cloud import FakeCloud, running
 from tests.gateway.gw_factories import until
+from tests.gateway.gw_process import REPO, sim_device
 
 pytestmark = [pytest.mark.bluez, pytest.mark.timeout(120)]
 
-REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "deploy" / "systemd" / "homerpm-gateway.service"
 
 
 @pytest.fixture
 def cuff(tmp_path: Path) -> Iterator[tuple[BlueZooMock, str]]:
     mock = BlueZooMock(tmp_path / "bluezoo", adapters=2).start()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "firmware_sim.device_cli", "bp", "--bluez", "--adapter", "hci1",
-         "--interval", "2"],
-        cwd=REPO, env={**os.environ, **mock.env(), "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    assert proc.stdout is not None
-    assert "Ctrl-C to stop" in proc.stdout.readline()
-    yield mock, mock.addresses[1]
-    proc.send_signal(signal.SIGINT)
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-    mock.stop()
+        with sim_device(mock, "bp", 1, "--interval", "2") as address:
+            yield mock, address
+    finally:
+        mock.stop()
 
 
 def cached(cache: Path) -> set[Path]:
