@@ -17,8 +17,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -92,13 +90,8 @@ async def as_unit(config: Path, workdir: Path, env: dict[str, str] | None = None
     """
     unit = Unit.read(UNIT).localized({"/etc/homerpm/gateway.toml": str(config),
                                       "/var/cache/homerpm": str(workdir / "cache")})
-    # systemd starts services with a clean environment: not with this shell's
-    # PYTHONDONTWRITEBYTECODE, which would make the precompile step compile twice
-    env = {**(env or {}), **unit.environment, "PYTHONPATH": str(REPO),
-           "PYTHONDONTWRITEBYTECODE": ""}
-    for command in unit.exec_start_pre:
-        await asyncio.to_thread(subprocess.run, Unit.argv(command), check=True,
-                                env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    env = unit.service_environment({**(env or {}), "PYTHONPATH": str(REPO)})
+    await unit.run_pre(env)
     return Unit.argv(unit.exec_start), env
 
 

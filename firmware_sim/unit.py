@@ -9,7 +9,10 @@ file, cache directory) become paths the caller chooses.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shlex
+import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,6 +62,24 @@ class Unit:
 
         return Unit({k: local(v) for k, v in self.environment.items()},
                     tuple(command(c) for c in self.exec_start_pre), command(self.exec_start))
+
+    def service_environment(self, extra: Mapping[str, str]) -> dict[str, str]:
+        """``extra`` (a bus address, ``PYTHONPATH``) with the unit's ``Environment=`` on top.
+        systemd starts a service with a clean environment, so not with a caller's
+        ``PYTHONDONTWRITEBYTECODE`` (which would make the precompile step compile twice)."""
+        return {**extra, **self.environment, "PYTHONDONTWRITEBYTECODE": ""}
+
+    async def run_pre(self, env: Mapping[str, str]) -> list[str]:
+        """Run the ``ExecStartPre=`` commands in order with ``env`` (over this process's
+        environment), as systemd does before ``ExecStart=``; returns their standard output.
+        A failing command raises ``CalledProcessError`` (its stderr attached)."""
+        outputs = []
+        for command in self.exec_start_pre:
+            done = await asyncio.to_thread(
+                subprocess.run, self.argv(command), env={**os.environ, **env}, check=True,
+                capture_output=True, text=True)
+            outputs.append(done.stdout)
+        return outputs
 
     @staticmethod
     def argv(command: tuple[str, ...]) -> list[str]:

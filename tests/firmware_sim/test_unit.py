@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -44,3 +45,22 @@ def test_a_unit_without_exec_start_is_refused(tmp_path: Path) -> None:
     path.write_text("[Service]\nEnvironment=A=1\n")
     with pytest.raises(ValueError, match="no ExecStart"):
         Unit.read(path)
+
+
+def test_service_environment_is_the_units_over_the_callers_without_dontwritebytecode() -> None:
+    unit = Unit.read(GATEWAY_UNIT)
+    env = unit.service_environment({"PYTHONOPTIMIZE": "0", "DBUS_SYSTEM_BUS_ADDRESS": "x"})
+    assert env["PYTHONOPTIMIZE"] == "2" and env["DBUS_SYSTEM_BUS_ADDRESS"] == "x"
+    assert env["PYTHONDONTWRITEBYTECODE"] == ""
+
+
+async def test_run_pre_runs_each_command_in_order_and_fails_loudly(tmp_path: Path) -> None:
+    path = tmp_path / "x.service"
+    path.write_text("[Service]\nExecStartPre=/bin/sh -c 'echo one $GREETING'\n"
+                    "ExecStartPre=/bin/echo two\nExecStart=/bin/true\n")
+    assert await Unit.read(path).run_pre({"GREETING": "hi"}) == ["one hi\n", "two\n"]
+    path.write_text("[Service]\nExecStartPre=/bin/sh -c 'echo no >&2; exit 3'\n"
+                    "ExecStart=/bin/true\n")
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        await Unit.read(path).run_pre({})
+    assert failed.value.returncode == 3 and failed.value.stderr == "no\n"

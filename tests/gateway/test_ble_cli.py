@@ -16,6 +16,7 @@ from vitals.cli import build_parser
 
 pytestmark = [pytest.mark.bluez, pytest.mark.timeout(60)]
 
+
 @pytest.fixture
 def bluez(tmp_path: Path) -> Iterator[BlueZooMock]:
     mock = BlueZooMock(tmp_path / "bluezoo", adapters=3).start()

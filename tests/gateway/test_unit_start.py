@@ -4,10 +4,7 @@ precompile``), then ``homerpm gateway run`` reading a cuff through bleak on the 
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,14 +62,9 @@ patient = "pseudo-7"
     unit = Unit.read(UNIT).localized({"/etc/homerpm/gateway.toml": str(config),
                                       "/var/cache/homerpm": str(cache)})
     # the gateway would write any module missing from the cache: let it, to see it
-    env = {**mock.env(), **unit.environment, "PYTHONPATH": str(REPO),
-           "PYTHONDONTWRITEBYTECODE": ""}
-    for command in unit.exec_start_pre:
-        done = await asyncio.to_thread(
-            subprocess.run, Unit.argv(command), env={**os.environ, **env}, cwd=tmp_path,
-            capture_output=True, text=True, timeout=90)
-        assert done.returncode == 0, done.stderr
-        assert "at optimisation level 2" in done.stdout
+    env = unit.service_environment({**mock.env(), "PYTHONPATH": str(REPO)})
+    for output in await unit.run_pre(env):
+        assert "at optimisation level 2" in output
     before = cached(cache)
     names = {p.name for p in before}
     # stdlib, dependencies and our own code, all at the unit's level (-OO)
